@@ -1,0 +1,184 @@
+import Tensors
+import TestSupport
+import XCTest
+
+/// First-order finite-difference checks, one per op. Each loss weights the
+/// op's output with fixed random weights so every output element matters.
+final class GradientTests: XCTestCase {
+    let checker = GradientCheck()
+
+    /// Random values pushed at least `margin` away from zero (kinks of relu, abs).
+    func awayFromZero(_ shape: [Int], seed: UInt64, margin: Float = 0.1) -> Tensor {
+        let t = randomTensor(shape, seed: seed)
+        return Tensor(shape: shape, storage: t.storage.map { $0 >= 0 ? $0 + margin : $0 - margin })
+    }
+
+    func positive(_ shape: [Int], seed: UInt64) -> Tensor {
+        let t = randomTensor(shape, seed: seed)
+        return Tensor(shape: shape, storage: t.storage.map { Swift.abs($0) + 0.5 })
+    }
+
+    /// Checks d/dx of Σ w ⊙ op(x) for a unary op.
+    func checkUnary(_ name: String, _ x: Tensor, _ op: @escaping (Tensor) -> Tensor,
+                    file: StaticString = #filePath, line: UInt = #line) {
+        let w = randomTensor(op(x).shape, seed: 99)
+        checker.check(name, [x], file: file, line: line) { (op($0[0]) * w).sum() }
+    }
+
+    func checkBinary(_ name: String, _ a: Tensor, _ b: Tensor, _ op: @escaping (Tensor, Tensor) -> Tensor,
+                     file: StaticString = #filePath, line: UInt = #line) {
+        let w = randomTensor(op(a, b).shape, seed: 98)
+        checker.check(name, [a, b], file: file, line: line) { (op($0[0], $0[1]) * w).sum() }
+    }
+
+    func testBroadcastingArithmetic() {
+        let pairs: [([Int], [Int])] = [([2, 3], [2, 3]), ([2, 3], [3]), ([2, 1, 4], [3, 1]), ([4], []), ([], [2, 2])]
+        for (sa, sb) in pairs {
+            let a = randomTensor(sa, seed: 1), b = positive(sb, seed: 2)
+            checkBinary("add \(sa) \(sb)", a, b, +)
+            checkBinary("sub \(sa) \(sb)", a, b, -)
+            checkBinary("mul \(sa) \(sb)", a, b, *)
+            checkBinary("div \(sa) \(sb)", a, b, /)
+        }
+    }
+
+    func testScalarArithmetic() {
+        let x = positive([3, 2], seed: 3)
+        checkUnary("neg", x) { -$0 }
+        checkUnary("x + c", x) { $0 + 1.5 }
+        checkUnary("c - x", x) { 2 - $0 }
+        checkUnary("x * c", x) { $0 * -0.7 }
+        checkUnary("x / c", x) { $0 / 3 }
+        checkUnary("c / x", x) { 2 / $0 }
+    }
+
+    func testUnaryFunctions() {
+        let x = awayFromZero([2, 5], seed: 4)
+        let p = positive([2, 5], seed: 5)
+        checkUnary("exp", x) { $0.exp() }
+        checkUnary("log", p) { $0.log() }
+        checkUnary("sqrt", p) { $0.sqrt() }
+        checkUnary("pow 2.5", p) { $0.pow(2.5) }
+        checkUnary("pow 3", x) { $0.pow(3) }
+        checkUnary("abs", x) { $0.abs() }
+        checkUnary("square", x) { $0.square() }
+        checkUnary("relu", x) { $0.relu() }
+        checkUnary("leaky relu", x) { $0.leakyRelu(0.2) }
+        checkUnary("elu", x) { $0.elu(1.0) }
+        checkUnary("tanh", x) { $0.tanh() }
+        checkUnary("sigmoid", x) { $0.sigmoid() }
+        checkUnary("softplus", x) { $0.softplus() }
+        checkUnary("clamp", x.mapKinksAway(from: [-0.5, 0.5])) { $0.clamp(-0.5, 0.5) }
+        checkUnary("maximum", x.mapKinksAway(from: [0.3])) { $0.maximum(0.3) }
+    }
+
+    func testSelectAndDetach() {
+        let a = randomTensor([3, 4], seed: 6), b = randomTensor([3, 4], seed: 7)
+        let condition = randomTensor([3, 4], seed: 8).mask { $0 > 0 }
+        checkBinary("select", a, b) { Tensor.select(condition, $0, $1) }
+        // Detach is the identity forward and stops gradients: d/dx (stop(x)·x) = stop(x), not 2x.
+        let leaf = a.detached().requiringGrad()
+        let g = gradients(of: (leaf.detached() * leaf).sum(), wrt: [leaf])[0]
+        assertClose(g.storage, a.storage, tolerance: 1e-6, "d/dx (stop(x)·x) = stop(x)")
+        XCTAssertEqual(gradients(of: leaf.detached().sum(), wrt: [leaf])[0].storage, [Float](repeating: 0, count: 12))
+    }
+
+    func testReductions() {
+        let x = randomTensor([2, 3, 4], seed: 9)
+        checkUnary("sum", x) { $0.sum() * $0.sum() }
+        checkUnary("mean", x) { $0.mean().square() }
+        checkUnary("sum axes [1]", x) { $0.sum(axes: [1]) }
+        checkUnary("sum axes [0, 2] keepdims", x) { $0.sum(axes: [0, 2], keepDims: true) }
+        checkUnary("mean axes [-1]", x) { $0.mean(axes: [-1]) }
+        checkUnary("sum to shape", x) { $0.sum(toShape: [1, 3, 1]) }
+        checkUnary("expand", randomTensor([3, 1], seed: 10)) { $0.expand(to: [2, 3, 4]) }
+    }
+
+    func testMatmul() {
+        let a = randomTensor([3, 4], seed: 11), b = randomTensor([4, 5], seed: 12)
+        checkBinary("matmul", a, b) { matmul($0, $1) }
+        checkBinary("matmul Aᵀ", a.transposed.detached(), b) { matmul($0, $1, transposeA: true) }
+        checkBinary("matmul Bᵀ", a, b.transposed.detached()) { matmul($0, $1, transposeB: true) }
+        checkBinary("matmul AᵀBᵀ", a.transposed.detached(), b.transposed.detached()) {
+            matmul($0, $1, transposeA: true, transposeB: true)
+        }
+        let ba = randomTensor([2, 3, 4], seed: 13), bb = randomTensor([2, 4, 2], seed: 14)
+        checkBinary("batched matmul", ba, bb) { matmul($0, $1) }
+        checkBinary("batched × matrix", ba, b) { matmul($0, $1) }
+        checkBinary("linear", randomTensor([3, 4], seed: 15), randomTensor([5, 4], seed: 16)) {
+            $0.linear(weight: $1, bias: nil)
+        }
+        let bias = randomTensor([5], seed: 17)
+        checkBinary("linear with bias", randomTensor([3, 4], seed: 15), bias) {
+            $0.linear(weight: randomTensor([5, 4], seed: 16), bias: $1)
+        }
+    }
+
+    func testShapeOps() {
+        let x = randomTensor([2, 3, 4], seed: 18)
+        checkUnary("reshape", x) { $0.reshaped([4, -1]) }
+        checkUnary("permute", x) { $0.permuted([2, 0, 1]) }
+        checkUnary("transpose", x) { $0.transposed }
+        checkUnary("flatten", x) { $0.flattened() }
+        checkUnary("slice", x) { $0.slice([0..<2, 1..<3, 1..<4]) }
+        checkUnary("slice axis", x) { $0.slice(axis: -1, 2..<4) }
+        checkUnary("pad", x) { $0.padded([(1, 0), (0, 2), (1, 1)], value: 0.5) }
+        checkBinary("concat", x, randomTensor([2, 2, 4], seed: 19)) { Tensor.concat([$0, $1], axis: 1) }
+    }
+
+    func testWindowOps() {
+        let x = randomTensor([2, 3, 5, 4], seed: 20)
+        let geometry = ConvGeometry(kernelH: 3, kernelW: 2, stride: 2, padding: 1)
+        checkUnary("im2col", x) { $0.im2col(geometry) }
+        let cols = x.im2col(geometry).detached()
+        checkUnary("col2im", cols) { $0.col2im(imageShape: [2, 3, 5, 4], geometry) }
+        checkUnary("upsample", randomTensor([1, 2, 3, 2], seed: 21)) { $0.upsampleNearest(2) }
+        checkUnary("sum pool (ragged)", x) { $0.sumPool(2) }
+        checkUnary("avg pool", x) { $0.avgPool(2) }
+    }
+
+    func testConvolutions() {
+        let x = randomTensor([2, 3, 6, 5], seed: 22)
+        let w = randomTensor([4, 3, 3, 3], seed: 23, scale: 0.5)
+        let b = randomTensor([4], seed: 24)
+        checker.check("conv2d", [x, w, b]) { inputs in
+            let y = inputs[0].conv2d(weight: inputs[1], bias: inputs[2], stride: 2, padding: 1)
+            return (y * randomTensor(y.shape, seed: 25)).sum()
+        }
+        let xt = randomTensor([2, 3, 3, 2], seed: 26)
+        let wt = randomTensor([3, 2, 3, 3], seed: 27, scale: 0.5)
+        let bt = randomTensor([2], seed: 28)
+        checker.check("conv_transpose2d", [xt, wt, bt]) { inputs in
+            let y = inputs[0].convTranspose2d(weight: inputs[1], bias: inputs[2], stride: 2, padding: 1, outputPadding: 1)
+            return (y * randomTensor(y.shape, seed: 29)).sum()
+        }
+    }
+
+    func testBatchNorm() {
+        for shape in [[4, 3], [3, 2, 2, 3]] {
+            let c = shape[1]
+            let x = randomTensor(shape, seed: 30)
+            let weight = positive([c], seed: 31), bias = randomTensor([c], seed: 32)
+            let stats = BatchNormStatistics(mean: .zeros([c]), variance: .ones([c]))
+            checker.check("batch norm train \(shape)", [x, weight, bias]) { inputs in
+                let y = inputs[0].batchNorm(weight: inputs[1], bias: inputs[2], statistics: stats, training: true)
+                return (y * randomTensor(shape, seed: 33)).sum()
+            }
+            let evalStats = BatchNormStatistics(mean: randomTensor([c], seed: 34), variance: positive([c], seed: 35))
+            checker.check("batch norm eval \(shape)", [x, weight, bias]) { inputs in
+                let y = inputs[0].batchNorm(weight: inputs[1], bias: inputs[2], statistics: evalStats, training: false)
+                return (y * randomTensor(shape, seed: 33)).sum()
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// Moves values within 0.05 of any kink outward so differences never straddle one.
+    func mapKinksAway(from kinks: [Float]) -> Tensor {
+        Tensor(shape: shape, storage: storage.map { v in
+            for k in kinks where Swift.abs(v - k) < 0.05 { return v < k ? k - 0.05 : k + 0.05 }
+            return v
+        })
+    }
+}
