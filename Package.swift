@@ -35,19 +35,26 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: kernelSettings),
         .target(name: "Imaging", dependencies: ["Tensors", "CPNG", "CGIF"], swiftSettings: kernelSettings),
+        .target(name: "GAN", dependencies: ["NN", "Imaging"], swiftSettings: kernelSettings),
+        .target(name: "Latent", dependencies: ["NN", "Imaging"], swiftSettings: kernelSettings),
+        .target(name: "TUI", dependencies: ["Latent", "GAN", "CNcurses"], swiftSettings: kernelSettings),
 
         .executableTarget(
             name: "latent-tui",
             dependencies: [
-                "Tensors",
+                "Tensors", "NN", "Imaging", "GAN", "Latent", "TUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "latent-bench", dependencies: ["Tensors"], swiftSettings: kernelSettings),
+        .executableTarget(name: "latent-bench", dependencies: ["Tensors", "NN", "GAN", "Latent", "TUI"],
+                          swiftSettings: kernelSettings),
 
         .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
+        .testTarget(name: "GANTests", dependencies: ["GAN", "TestSupport"]),
+        .testTarget(name: "LatentTests", dependencies: ["Latent", "GAN", "TestSupport"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "TestSupport"]),
     ]
 )
