@@ -96,8 +96,8 @@ public struct SafetensorsFile: Sendable {
         }
         let dataSize = bytes.count - headerEnd
         if expected > bytes.count, let last = entries.last {
-            throw fail(.truncated, last.name,
-                       "data_offsets end at \(expected - headerEnd) but only \(dataSize) data bytes follow the header (file truncated or offsets out of bounds)")
+            throw fail(.badOffsets, last.name,
+                       "data_offsets end at \(expected - headerEnd) but only \(dataSize) data bytes follow the header (offsets out of bounds, or the file is truncated)")
         }
         if expected < bytes.count {
             throw fail(.badOffsets, entries.last?.name,

@@ -12,5 +12,5 @@ struct LatentTUI: ParsableCommand {
         (DP-LaSE, SeFa, PCA) and walks them. Checkpoints are safetensors files.
         """,
         version: version,
-        subcommands: [])
+        subcommands: [InfoCommand.self, SampleCommand.self])
 }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Imaging
+import Tensors
 import XCTest
 
 /// A fresh temporary folder per test, removed afterwards.
@@ -7,9 +8,11 @@ final class TempFolder {
     let path: String
     init() {
         var template = Array((NSTemporaryDirectory() + "/imaging-tests-XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress) }
-        precondition(made != nil, "mkdtemp failed")
-        path = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+        let made = template.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
+        }
+        guard let made else { fatalError("mkdtemp failed: \(errno)") }
+        path = made
     }
     func file(_ name: String) -> String { path + "/" + name }
     var contents: [String] { (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] }
@@ -74,7 +77,7 @@ enum PNGBuilder {
 }
 
 /// Asserts that `body` throws an InputError of `kind` naming `file`, with a one-line message.
-func assertInputError<T>(_ kind: InputErrorKindAlias, file: String, _ body: () throws -> T,
+func assertInputError<T>(_ kind: InputError.Kind, file: String, _ body: () throws -> T,
                          sourceFile: StaticString = #filePath, line: UInt = #line) {
     do {
         _ = try body()
@@ -88,9 +91,6 @@ func assertInputError<T>(_ kind: InputErrorKindAlias, file: String, _ body: () t
         XCTFail("expected InputError, got \(type(of: error)): \(error)", file: sourceFile, line: line)
     }
 }
-
-import Tensors
-typealias InputErrorKindAlias = InputError.Kind
 
 /// A deterministic test pattern.
 func pattern(width: Int, height: Int, seed: Int = 0) -> RGBImage {
