@@ -11,7 +11,9 @@ struct Recipe {
     /// (gradient of the output, the output itself) → one gradient per input
     /// (nil: no gradient). The output is passed in rather than captured so a
     /// tensor never owns a closure that owns the tensor.
-    let backward: (_ upstream: Tensor, _ output: Tensor) -> [Tensor?]
+    /// `needs[i]` says whether input i's gradient is wanted, so costly rules
+    /// (a matmul's two products) can skip work nobody will read.
+    let backward: (_ upstream: Tensor, _ output: Tensor, _ needs: [Bool]) -> [Tensor?]
 }
 
 /// Whether ops record their recipes. Thread-scoped, so the browser's render
@@ -29,7 +31,7 @@ public func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
 extension Tensor {
     /// Makes the result of an op, recording its recipe when any input needs a gradient.
     static func result(shape: [Int], storage: [Float], op: String, inputs: [Tensor],
-                       backward: @escaping (_ upstream: Tensor, _ output: Tensor) -> [Tensor?]) -> Tensor {
+                       backward: @escaping (_ upstream: Tensor, _ output: Tensor, _ needs: [Bool]) -> [Tensor?]) -> Tensor {
         let records = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
         return Tensor(shape: shape, storage: storage,
                       recipe: records ? Recipe(op: op, inputs: inputs, backward: backward) : nil)
@@ -94,7 +96,8 @@ public func gradients(of output: Tensor, wrt: [Tensor], seed: Tensor? = nil,
         grads[ObjectIdentifier(output)] = seed ?? Tensor.ones(output.shape)
         for node in order.reversed() {
             guard let recipe = node.recipe, let upstream = grads[ObjectIdentifier(node)] else { continue }
-            let inputGrads = recipe.backward(upstream, node)
+            let needs = recipe.inputs.map { reaches[ObjectIdentifier($0)] == true }
+            let inputGrads = recipe.backward(upstream, node, needs)
             for (input, grad) in zip(recipe.inputs, inputGrads) {
                 guard let grad, reaches[ObjectIdentifier(input)] == true else { continue }
                 precondition(grad.shape == input.shape,

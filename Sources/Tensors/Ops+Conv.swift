@@ -60,7 +60,7 @@ extension Tensor {
             }
             initialized = total
         }
-        return Tensor.result(shape: [c * kh * kw, columns], storage: out, op: "im2col", inputs: [self]) { g, _ in
+        return Tensor.result(shape: [c * kh * kw, columns], storage: out, op: "im2col", inputs: [self]) { g, _, _ in
             [g.col2im(imageShape: self.shape, geometry)]
         }
     }
@@ -99,7 +99,7 @@ extension Tensor {
                 }
             }
         }
-        return Tensor.result(shape: imageShape, storage: out, op: "col2im", inputs: [self]) { g, _ in
+        return Tensor.result(shape: imageShape, storage: out, op: "col2im", inputs: [self]) { g, _, _ in
             [g.im2col(geometry)]
         }
     }
@@ -155,7 +155,7 @@ extension Tensor {
             }
             initialized = total
         }
-        return Tensor.result(shape: [n, c, oh, ow], storage: out, op: "upsample", inputs: [self]) { g, _ in
+        return Tensor.result(shape: [n, c, oh, ow], storage: out, op: "upsample", inputs: [self]) { g, _, _ in
             [g.sumPool(scale)]
         }
     }
@@ -178,7 +178,7 @@ extension Tensor {
                 }
             }
         }
-        return Tensor.result(shape: [n, c, oh, ow], storage: out, op: "sum_pool", inputs: [self]) { g, _ in
+        return Tensor.result(shape: [n, c, oh, ow], storage: out, op: "sum_pool", inputs: [self]) { g, _, _ in
             [g.upsampleNearest(k).padded([(0, 0), (0, 0), (0, h - oh * k), (0, w - ow * k)])]
         }
     }

@@ -7,7 +7,7 @@ extension Tensor {
     /// Applies `f` to every value; the result carries `backward`.
     @inline(__always)
     func mapValues(op: String, _ f: (Float) -> Float,
-                   backward: @escaping (_ upstream: Tensor, _ output: Tensor) -> [Tensor?]) -> Tensor {
+                   backward: @escaping (_ upstream: Tensor, _ output: Tensor, _ needs: [Bool]) -> [Tensor?]) -> Tensor {
         let out = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             storage.withUnsafeBufferPointer { input in
                 for i in 0..<input.count { buffer[i] = f(input[i]) }
@@ -26,7 +26,7 @@ extension Tensor {
     /// Combines two tensors with NumPy broadcasting.
     @inline(__always)
     static func zipValues(_ a: Tensor, _ b: Tensor, op: String, _ f: (Float, Float) -> Float,
-                          backward: @escaping (_ upstream: Tensor, _ output: Tensor) -> [Tensor?]) -> Tensor {
+                          backward: @escaping (_ upstream: Tensor, _ output: Tensor, _ needs: [Bool]) -> [Tensor?]) -> Tensor {
         guard let shape = Shapes.broadcast(a.shape, b.shape) else {
             preconditionFailure("\(op): shapes \(a.shape) and \(b.shape) do not broadcast")
         }
@@ -58,83 +58,89 @@ extension Tensor {
 // MARK: binary arithmetic with broadcasting
 
 public func + (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.zipValues(a, b, op: "add", +) { g, _ in [g.sum(toShape: a.shape), g.sum(toShape: b.shape)] }
+    Tensor.zipValues(a, b, op: "add", +) { g, _, needs in
+        [needs[0] ? g.sum(toShape: a.shape) : nil, needs[1] ? g.sum(toShape: b.shape) : nil]
+    }
 }
 
 public func - (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.zipValues(a, b, op: "sub", -) { g, _ in [g.sum(toShape: a.shape), (-g).sum(toShape: b.shape)] }
+    Tensor.zipValues(a, b, op: "sub", -) { g, _, needs in
+        [needs[0] ? g.sum(toShape: a.shape) : nil, needs[1] ? (-g).sum(toShape: b.shape) : nil]
+    }
 }
 
 public func * (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.zipValues(a, b, op: "mul", *) { g, _ in [(g * b).sum(toShape: a.shape), (g * a).sum(toShape: b.shape)] }
+    Tensor.zipValues(a, b, op: "mul", *) { g, _, needs in
+        [needs[0] ? (g * b).sum(toShape: a.shape) : nil, needs[1] ? (g * a).sum(toShape: b.shape) : nil]
+    }
 }
 
 public func / (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.zipValues(a, b, op: "div", /) { g, _ in
-        [(g / b).sum(toShape: a.shape), (-(g * a) / (b * b)).sum(toShape: b.shape)]
+    Tensor.zipValues(a, b, op: "div", /) { g, _, needs in
+        [needs[0] ? (g / b).sum(toShape: a.shape) : nil, needs[1] ? (-(g * a) / (b * b)).sum(toShape: b.shape) : nil]
     }
 }
 
 public prefix func - (x: Tensor) -> Tensor {
-    x.mapValues(op: "neg", { -$0 }) { g, _ in [-g] }
+    x.mapValues(op: "neg", { -$0 }) { g, _, _ in [-g] }
 }
 
 // MARK: arithmetic with a constant
 
-public func + (x: Tensor, c: Float) -> Tensor { x.mapValues(op: "add_scalar", { $0 + c }) { g, _ in [g] } }
+public func + (x: Tensor, c: Float) -> Tensor { x.mapValues(op: "add_scalar", { $0 + c }) { g, _, _ in [g] } }
 public func + (c: Float, x: Tensor) -> Tensor { x + c }
 public func - (x: Tensor, c: Float) -> Tensor { x + (-c) }
-public func - (c: Float, x: Tensor) -> Tensor { x.mapValues(op: "rsub_scalar", { c - $0 }) { g, _ in [-g] } }
-public func * (x: Tensor, c: Float) -> Tensor { x.mapValues(op: "mul_scalar", { $0 * c }) { g, _ in [g * c] } }
+public func - (c: Float, x: Tensor) -> Tensor { x.mapValues(op: "rsub_scalar", { c - $0 }) { g, _, _ in [-g] } }
+public func * (x: Tensor, c: Float) -> Tensor { x.mapValues(op: "mul_scalar", { $0 * c }) { g, _, _ in [g * c] } }
 public func * (c: Float, x: Tensor) -> Tensor { x * c }
 public func / (x: Tensor, c: Float) -> Tensor { x * (1 / c) }
 public func / (c: Float, x: Tensor) -> Tensor {
-    x.mapValues(op: "rdiv_scalar", { c / $0 }) { g, _ in [-(g * c) / x.square()] }
+    x.mapValues(op: "rdiv_scalar", { c / $0 }) { g, _, _ in [-(g * c) / x.square()] }
 }
 
 // MARK: unary functions
 
 extension Tensor {
     public func exp() -> Tensor {
-        mapValues(op: "exp", { Foundation.exp($0) }) { g, y in [g * y] }
+        mapValues(op: "exp", { Foundation.exp($0) }) { g, y, _ in [g * y] }
     }
 
     public func log() -> Tensor {
-        mapValues(op: "log", { Foundation.log($0) }) { g, _ in [g / self] }
+        mapValues(op: "log", { Foundation.log($0) }) { g, _, _ in [g / self] }
     }
 
     public func sqrt() -> Tensor {
-        mapValues(op: "sqrt", { $0.squareRoot() }) { g, y in [g / (y * 2)] }
+        mapValues(op: "sqrt", { $0.squareRoot() }) { g, y, _ in [g / (y * 2)] }
     }
 
     /// `x^p` for a constant exponent.
     public func pow(_ p: Float) -> Tensor {
-        mapValues(op: "pow", { Foundation.pow($0, p) }) { g, _ in [g * self.pow(p - 1) * p] }
+        mapValues(op: "pow", { Foundation.pow($0, p) }) { g, _, _ in [g * self.pow(p - 1) * p] }
     }
 
     public func square() -> Tensor {
-        mapValues(op: "square", { $0 * $0 }) { g, _ in [g * self * 2] }
+        mapValues(op: "square", { $0 * $0 }) { g, _, _ in [g * self * 2] }
     }
 
     public func abs() -> Tensor {
-        mapValues(op: "abs", { Swift.abs($0) }) { g, _ in
+        mapValues(op: "abs", { Swift.abs($0) }) { g, _, _ in
             [g * self.mask { $0 > 0 } - g * self.mask { $0 < 0 }]
         }
     }
 
     public func relu() -> Tensor {
-        mapValues(op: "relu", { $0 > 0 ? $0 : 0 }) { g, _ in [g * self.mask { $0 > 0 }] }
+        mapValues(op: "relu", { $0 > 0 ? $0 : 0 }) { g, _, _ in [g * self.mask { $0 > 0 }] }
     }
 
     public func leakyRelu(_ slope: Float = 0.01) -> Tensor {
-        mapValues(op: "leaky_relu", { $0 > 0 ? $0 : slope * $0 }) { g, _ in
+        mapValues(op: "leaky_relu", { $0 > 0 ? $0 : slope * $0 }) { g, _, _ in
             [g * self.mask { $0 > 0 }.mapConstant { $0 + (1 - $0) * slope }]
         }
     }
 
     /// ELU: x for x > 0, α(eˣ − 1) otherwise.
     public func elu(_ alpha: Float = 1) -> Tensor {
-        mapValues(op: "elu", { $0 > 0 ? $0 : alpha * (Foundation.exp($0) - 1) }) { g, y in
+        mapValues(op: "elu", { $0 > 0 ? $0 : alpha * (Foundation.exp($0) - 1) }) { g, y, _ in
             let positive = self.mask { $0 > 0 }
             // d/dx = 1 where x > 0, else y + α; written with y so it differentiates again.
             return [g * (positive + (1 - positive) * (y + alpha))]
@@ -142,24 +148,24 @@ extension Tensor {
     }
 
     public func tanh() -> Tensor {
-        mapValues(op: "tanh", { Foundation.tanh($0) }) { g, y in [g * (1 - y.square())] }
+        mapValues(op: "tanh", { Foundation.tanh($0) }) { g, y, _ in [g * (1 - y.square())] }
     }
 
     public func sigmoid() -> Tensor {
         mapValues(op: "sigmoid", { x in
             x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x))
-        }) { g, y in [g * y * (1 - y)] }
+        }) { g, y, _ in [g * y * (1 - y)] }
     }
 
     /// log(1 + eˣ), computed without overflow.
     public func softplus() -> Tensor {
         mapValues(op: "softplus", { x in
             Swift.max(x, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(x)))
-        }) { g, _ in [g * self.sigmoid()] }
+        }) { g, _, _ in [g * self.sigmoid()] }
     }
 
     public func clamp(_ lo: Float, _ hi: Float) -> Tensor {
-        mapValues(op: "clamp", { Swift.min(Swift.max($0, lo), hi) }) { g, _ in
+        mapValues(op: "clamp", { Swift.min(Swift.max($0, lo), hi) }) { g, _, _ in
             [g * self.mask { $0 >= lo && $0 <= hi }]
         }
     }

@@ -56,14 +56,15 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
         }
         initialized = batch * m * n
     }
-    return Tensor.result(shape: shape, storage: out, op: "matmul", inputs: [a, b]) { g, _ in
-        switch (transposeA, transposeB) {
-        case (false, false): [matmul(g, b, transposeB: true), matmul(a, g, transposeA: true)]
-        case (true, false): [matmul(b, g, transposeB: true), matmul(a, g)]
-        case (false, true): [matmul(g, b), matmul(g, a, transposeA: true)]
-        case (true, true): [matmul(b, g, transposeA: true, transposeB: true),
-                            matmul(g, a, transposeA: true, transposeB: true)]
+    return Tensor.result(shape: shape, storage: out, op: "matmul", inputs: [a, b]) { g, _, needs in
+        let (da, db): (() -> Tensor, () -> Tensor) = switch (transposeA, transposeB) {
+        case (false, false): ({ matmul(g, b, transposeB: true) }, { matmul(a, g, transposeA: true) })
+        case (true, false): ({ matmul(b, g, transposeB: true) }, { matmul(a, g) })
+        case (false, true): ({ matmul(g, b) }, { matmul(g, a, transposeA: true) })
+        case (true, true): ({ matmul(b, g, transposeA: true, transposeB: true) },
+                            { matmul(g, a, transposeA: true, transposeB: true) })
         }
+        return [needs[0] ? da() : nil, needs[1] ? db() : nil]
     }
 }
 

@@ -16,7 +16,7 @@ extension Tensor {
             }
             return Float(acc)
         }
-        return Tensor.result(shape: [], storage: [total], op: "sum", inputs: [self]) { g, _ in
+        return Tensor.result(shape: [], storage: [total], op: "sum", inputs: [self]) { g, _, _ in
             [g.expand(to: self.shape)]
         }
     }
@@ -51,7 +51,7 @@ extension Tensor {
                 walk(shape, ownStrides, outStrides) { _, oi, oo in po[oo] += pi[oi] }
             }
         }
-        return Tensor.result(shape: target, storage: out, op: "sum_to_shape", inputs: [self]) { g, _ in
+        return Tensor.result(shape: target, storage: out, op: "sum_to_shape", inputs: [self]) { g, _, _ in
             [g.expand(to: self.shape)]
         }
     }
@@ -69,7 +69,7 @@ extension Tensor {
             }
             initialized = total
         }
-        return Tensor.result(shape: target, storage: out, op: "expand", inputs: [self]) { g, _ in
+        return Tensor.result(shape: target, storage: out, op: "expand", inputs: [self]) { g, _, _ in
             [g.sum(toShape: self.shape)]
         }
     }

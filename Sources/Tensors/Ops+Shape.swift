@@ -13,7 +13,7 @@ extension Tensor {
         }
         precondition(target.product == count, "cannot reshape \(shape) to \(newShape)")
         if target == shape { return self }
-        return Tensor.result(shape: target, storage: storage, op: "reshape", inputs: [self]) { g, _ in
+        return Tensor.result(shape: target, storage: storage, op: "reshape", inputs: [self]) { g, _, _ in
             [g.reshaped(self.shape)]
         }
     }
@@ -34,7 +34,7 @@ extension Tensor {
         }
         var inverse = [Int](repeating: 0, count: rank)
         for (i, axis) in order.enumerated() { inverse[axis] = i }
-        return Tensor.result(shape: target, storage: out, op: "permute", inputs: [self]) { g, _ in
+        return Tensor.result(shape: target, storage: out, op: "permute", inputs: [self]) { g, _, _ in
             [g.permuted(inverse)]
         }
     }
@@ -72,7 +72,7 @@ extension Tensor {
             initialized = total
         }
         let widths = zip(full, shape).map { ($0.lowerBound, $1 - $0.upperBound) }
-        return Tensor.result(shape: target, storage: out, op: "slice", inputs: [self]) { g, _ in
+        return Tensor.result(shape: target, storage: out, op: "slice", inputs: [self]) { g, _, _ in
             [g.padded(widths)]
         }
     }
@@ -98,7 +98,7 @@ extension Tensor {
             }
         }
         let ranges = zip(widths, shape).map { $0.0 ..< $0.0 + $1 }
-        return Tensor.result(shape: target, storage: out, op: "pad", inputs: [self]) { g, _ in
+        return Tensor.result(shape: target, storage: out, op: "pad", inputs: [self]) { g, _, _ in
             [g.slice(ranges)]
         }
     }
@@ -135,7 +135,7 @@ extension Tensor {
             bounds.append(start ..< start + part.shape[a])
             start += part.shape[a]
         }
-        return result(shape: target, storage: out, op: "concat", inputs: parts) { g, _ in
+        return result(shape: target, storage: out, op: "concat", inputs: parts) { g, _, _ in
             bounds.map { g.slice(axis: a, $0) }
         }
     }

@@ -108,7 +108,7 @@ final class SecondOrderTests: XCTestCase {
     /// The checks must be able to fail: an op whose backward is off by 10% is caught.
     func testWrongBackwardRulesAreCaught() {
         func brokenSquare(_ x: Tensor) -> Tensor {
-            Tensor.result(shape: x.shape, storage: x.storage.map { $0 * $0 }, op: "broken_square", inputs: [x]) { g, _ in
+            Tensor.result(shape: x.shape, storage: x.storage.map { $0 * $0 }, op: "broken_square", inputs: [x]) { g, _, _ in
                 [g * x * 2.2]
             }
         }
@@ -116,7 +116,7 @@ final class SecondOrderTests: XCTestCase {
         XCTAssertNotNil(checker.firstOrderViolation([x]) { brokenSquare($0[0]).sum() })
         // First order right, second order wrong: the rule uses a detached input.
         func detachedRuleSquare(_ x: Tensor) -> Tensor {
-            Tensor.result(shape: x.shape, storage: x.storage.map { $0 * $0 }, op: "detached_square", inputs: [x]) { g, _ in
+            Tensor.result(shape: x.shape, storage: x.storage.map { $0 * $0 }, op: "detached_square", inputs: [x]) { g, _, _ in
                 [g * x.detached() * 2]
             }
         }

@@ -1,0 +1,144 @@
+import Foundation
+@testable import GAN
+import NN
+import Tensors
+import TestSupport
+import XCTest
+
+/// Tiny models (16×16 images, width 8) so every objective runs in milliseconds.
+final class TrainerTests: XCTestCase {
+    func tinyConfig(_ objective: Objective) -> TrainingConfig {
+        var config = TrainingConfig(objective: objective)
+        config.imageSize = 16
+        config.width = 8
+        config.latentDimension = 4
+        config.batch = 4
+        config.steps = 3
+        config.seed = 5
+        config.beganHidden = 4
+        return config
+    }
+
+    func shapes(_ config: TrainingConfig) throws -> ShapesDataset {
+        try ShapesDataset(imageSize: config.imageSize, seed: 1, valueRange: (-1, 1))
+    }
+
+    func testEveryObjectiveTrainsAndSavesALoadableCheckpoint() throws {
+        for objective in Objective.allCases {
+            var config = tinyConfig(objective)
+            if objective == .wganGP { config.pathLengthWeight = 2; config.pathLengthInterval = 1 }
+            let dataset = try shapes(config)
+            let trainer = try Trainer(config: config, realBatches: dataset.batch)
+            let before = trainer.generator.parameters.map(\.storage)
+            var last: StepMetrics?
+            for _ in 0..<config.steps { last = try trainer.trainStep() }
+            let metrics = try XCTUnwrap(last)
+            XCTAssertTrue(metrics.lossCritic.isFinite && metrics.lossGenerator.isFinite, "\(objective)")
+            XCTAssertTrue(trainer.generator.parameters.map(\.storage) != before, "\(objective): the generator must move")
+            switch objective {
+            case .wganGP:
+                XCTAssertNotNil(metrics.gradientPenalty)
+                XCTAssertNotNil(metrics.pathLength, "path length regularization ran")
+            case .began:
+                XCTAssertNotNil(metrics.kT)
+                XCTAssertNotNil(metrics.convergence)
+            case .san: XCTAssertNotNil(metrics.r1)
+            case .wgan:
+                let biggest = trainer.critic.parameters.flatMap(\.storage).map(abs).max() ?? 0
+                XCTAssertLessThanOrEqual(biggest, config.clip, "weights clipped")
+            case .ns: break
+            }
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("t-\(objective)-\(UUID()).bin").path
+            defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: path + ".state") }
+            try trainer.save(to: path)
+            let loaded = try Checkpoint.load(path: path)
+            XCTAssertEqual(loaded.prior.rawValue, objective == .began ? "uniform" : "gaussian")
+            XCTAssertNotNil(loaded.critic)
+            XCTAssertTrue(loaded.generate(trainer.fixedLatents).storage == trainer.fixedSamples().storage, "\(objective) reload")
+            XCTAssertTrue(loaded.trainingRecord?.contains("\"objective\":\"\(objective.rawValue)\"") ?? false)
+        }
+    }
+
+    /// Resuming from the saved checkpoint and state continues exactly as an uninterrupted run.
+    func testResumeContinuesExactly() throws {
+        for objective in [Objective.wganGP, .began, .san] {
+            var config = tinyConfig(objective)
+            config.steps = 4
+            let dataset = try shapes(config)
+            let straight = try Trainer(config: config, realBatches: dataset.batch)
+            for _ in 0..<4 { try straight.trainStep() }
+
+            let first = try Trainer(config: config, realBatches: dataset.batch)
+            for _ in 0..<2 { try first.trainStep() }
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("r-\(UUID()).bin").path
+            defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: path + ".state") }
+            try first.save(to: path)
+            let resumed = try Trainer.resume(from: path, realBatches: dataset.batch)
+            XCTAssertEqual(resumed.step, 2)
+            for _ in 0..<2 { try resumed.trainStep() }
+            XCTAssertTrue(resumed.generator.parameters.map(\.storage) == straight.generator.parameters.map(\.storage), "\(objective) generator")
+            XCTAssertTrue(resumed.critic.namedTensors.map(\.1.storage) == straight.critic.namedTensors.map(\.1.storage), "\(objective) critic")
+            XCTAssertEqual(resumed.kT, straight.kT)
+        }
+    }
+
+    /// SAN: the hinge (function) term trains h and s but not ω; the direction term trains ω only.
+    func testSANRoutesEachTermToItsOwnParameters() throws {
+        var config = tinyConfig(.san)
+        config.r1 = 0
+        let dataset = try shapes(config)
+        let trainer = try Trainer(config: config, realBatches: dataset.batch)
+        var rng = RandomGenerator(seed: 3)
+        let real = dataset.batch(4, using: &rng)
+        let fake = withoutGrad { trainer.generator(config.priorValue.sample(4, dimension: 4, using: &rng), training: true) }
+        let n = 4
+        let h = trainer.critic(Tensor.concat([real, fake], axis: 0), training: true, layers: 0..<trainer.critic.spec.layers.count - 1)
+        let scaled = h * trainer.sanScale!
+        let omega = trainer.sanOmega()
+        let outFun = matmul(scaled, omega.detached(), transposeB: true)
+        let hinge = (1 - outFun.slice([0..<n])).relu().mean() + (1 + outFun.slice([n..<2 * n])).relu().mean()
+        let outDir = matmul(scaled.detached(), omega, transposeB: true)
+        let direction = outDir.slice([n..<2 * n]).mean() - outDir.slice([0..<n]).mean()
+        // h's parameters: the critic's, except the last layer whose weight SAN splits into s and ω.
+        let lastWeight = trainer.critic.tensor(layer: trainer.critic.spec.layers.count - 1, "weight")
+        let hParameters = trainer.critic.parameters.filter { $0 !== lastWeight }
+        func magnitude(_ ts: [Tensor]) -> Float { ts.flatMap(\.storage).map(abs).reduce(0, +) }
+
+        let hingeGrads = gradients(of: hinge, wrt: hParameters + [trainer.sanScale!, trainer.sanDirection!])
+        XCTAssertGreaterThan(magnitude(Array(hingeGrads.dropLast(2))), 0, "hinge trains h")
+        XCTAssertGreaterThan(magnitude([hingeGrads[hingeGrads.count - 2]]), 0, "hinge trains s")
+        XCTAssertEqual(magnitude([hingeGrads.last!]), 0, "hinge must not train ω")
+
+        let directionGrads = gradients(of: direction, wrt: hParameters + [trainer.sanScale!, trainer.sanDirection!])
+        XCTAssertEqual(magnitude(Array(directionGrads.dropLast())), 0, "direction term must not train h or s")
+        XCTAssertGreaterThan(magnitude([directionGrads.last!]), 0, "direction term trains ω")
+
+        // The whole critic loss used in training routes the same way.
+        var metrics = StepMetrics(step: 0, lossCritic: 0, lossGenerator: 0, seconds: 0)
+        let loss = trainer.criticLoss(real: real, fake: fake, metrics: &metrics)
+        let all = gradients(of: loss, wrt: [trainer.sanDirection!])
+        XCTAssertGreaterThan(magnitude(all), 0)
+    }
+
+    func testDivergenceStopsTheRun() throws {
+        var config = tinyConfig(.wganGP)
+        config.divergenceLimit = 1e-9  // any non-zero loss counts as diverged
+        let dataset = try shapes(config)
+        let trainer = try Trainer(config: config, realBatches: dataset.batch)
+        XCTAssertThrowsError(try trainer.trainStep()) { error in
+            XCTAssertTrue(error is TrainingDiverged)
+        }
+        let nanData: RealBatches = { n, _ in Tensor.full([n, 3, 16, 16], .nan) }
+        let poisoned = try Trainer(config: tinyConfig(.ns), realBatches: nanData)
+        XCTAssertThrowsError(try poisoned.trainStep())
+    }
+
+    func testConfigValidationNamesTheFlag() {
+        var config = tinyConfig(.wgan)
+        config.imageSize = 48
+        XCTAssertThrowsError(try config.validate()) { XCTAssertEqual(($0 as? InputError)?.key, "--image-size") }
+        config = tinyConfig(.wgan)
+        config.batch = 1
+        XCTAssertThrowsError(try config.validate()) { XCTAssertEqual(($0 as? InputError)?.key, "--batch") }
+    }
+}
