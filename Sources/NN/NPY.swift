@@ -12,9 +12,24 @@ public enum NPY {
         try parse(bytes: readWholeFile(path), name: path)
     }
 
-    /// Parses `.npy` bytes; `name` is used in errors. Values must be finite
-    /// (a NaN in z would silently blank every image generated from it).
+    /// Parses `.npy` bytes of latent vectors; `name` is used in errors. Values
+    /// must be finite (a NaN in z would silently blank every image made from it).
     public static func parse(bytes: [UInt8], name: String) throws -> Tensor {
+        try decode(bytes, name: name, latent: true)
+    }
+
+    /// Reads a float32/float64 C-order array of any rank in its own shape, for
+    /// data that is not latent vectors (reference outputs, feature dumps).
+    /// Non-finite values are kept: they are data here, not a broken input.
+    public static func readArray(path: String) throws -> Tensor {
+        try parseArray(bytes: readWholeFile(path), name: path)
+    }
+
+    public static func parseArray(bytes: [UInt8], name: String) throws -> Tensor {
+        try decode(bytes, name: name, latent: false)
+    }
+
+    private static func decode(_ bytes: [UInt8], name: String, latent: Bool) throws -> Tensor {
         func fail(_ key: String?, _ message: String) -> InputError {
             InputError(.badNPY, file: name, key: key, message)
         }
@@ -61,16 +76,23 @@ public enum NPY {
         if header.fortranOrder {
             throw fail("fortran_order", "Fortran-ordered arrays are not read; save a C-ordered array (np.ascontiguousarray)")
         }
-        let shape: [Int]
-        switch header.shape.count {
-        case 1: shape = [1, header.shape[0]]
-        case 2: shape = header.shape
-        default:
-            throw fail("shape", "array of shape \(header.shape) has rank \(header.shape.count); expected [n, d] or [d]")
+        var shape = header.shape
+        if latent {
+            switch shape.count {
+            case 1: shape = [1, shape[0]]
+            case 2: break
+            default:
+                throw fail("shape", "array of shape \(header.shape) has rank \(header.shape.count); expected latent vectors [n, d] or [d]")
+            }
         }
-        let (count, o1) = shape[0].multipliedReportingOverflow(by: shape[1])
-        let (byteCount, o2) = count.multipliedReportingOverflow(by: itemSize)
-        guard !o1, !o2 else { throw fail("shape", "shape \(header.shape) is too large") }
+        var count = 1
+        for dim in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard !overflow else { throw fail("shape", "shape \(header.shape) is too large") }
+            count = product
+        }
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: itemSize)
+        guard !overflow else { throw fail("shape", "shape \(header.shape) is too large") }
         let available = bytes.count - dataStart
         guard byteCount <= available else {
             throw fail(nil, "truncated: shape \(header.shape) needs \(byteCount) data bytes but the file has \(available)")
@@ -98,7 +120,7 @@ public enum NPY {
                 initialized = count
             }
         }
-        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+        if latent, let bad = values.firstIndex(where: { !$0.isFinite }) {
             let row = shape[1] == 0 ? 0 : bad / shape[1]
             throw InputError(.nonFinite, file: name, key: nil,
                              "row \(row) holds \(values[bad].isNaN ? "NaN" : "a value outside the float32 range or infinite"); latent vectors must be finite")

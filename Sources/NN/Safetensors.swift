@@ -79,9 +79,9 @@ public struct SafetensorsFile: Sendable {
                 < ($1.byteRange.lowerBound, $1.byteRange.upperBound, $1.name)
         }
         var expected = headerEnd
-        for entry in entries {
+        for (i, entry) in entries.enumerated() {
             let begin = entry.byteRange.lowerBound - headerEnd
-            if expected == headerEnd, begin != 0 {
+            if i == 0, begin != 0 {
                 throw fail(.badOffsets, entry.name, "data_offsets begin at \(begin), but the first tensor must begin at 0")
             }
             if entry.byteRange.lowerBound > expected {
@@ -542,6 +542,7 @@ struct StrictJSONParser {
             }
             pos += 1
             let value = try parseValue()
+            if depth == 1 { topKey = nil }  // errors between members belong to no key
             members.append(StrictJSONMember(key: key, value: value))
             skipWhitespace()
             guard pos < end else { throw failure("unterminated object") }
@@ -550,7 +551,6 @@ struct StrictJSONParser {
             throw failure("expected ',' or '}' in an object, found \(describeByte())")
         }
         depth -= 1
-        if depth == 0 { topKey = nil }
         return .object(members)
     }
 

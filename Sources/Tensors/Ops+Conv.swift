@@ -34,23 +34,29 @@ extension Tensor {
         let total = c * kh * kw * columns
         let out = [Float](unsafeUninitializedCapacity: total) { po, initialized in
             storage.withUnsafeBufferPointer { pi in
-                for ch in 0..<c {
+                // One task per input channel: rows of different channels never overlap.
+                let base = po.baseAddress!, input = pi.baseAddress!
+                parallelFor(c, cost: kh * kw * columns) { ch in
                     for i in 0..<kh {
                         for j in 0..<kw {
+                            let (start, end) = validRange(offset: j - p, stride: s, size: w, count: ow)
                             let row = ((ch * kh + i) * kw + j) * columns
                             for b in 0..<n {
                                 let plane = (b * c + ch) * h * w
                                 for oy in 0..<oh {
-                                    let dst = row + (b * oh + oy) * ow
+                                    let dst = base + row + (b * oh + oy) * ow
                                     let iy = oy * s - p + i
-                                    if iy < 0 || iy >= h {
-                                        for ox in 0..<ow { po[dst + ox] = 0 }
+                                    if iy < 0 || iy >= h || start >= end {
+                                        dst.update(repeating: 0, count: ow)
                                         continue
                                     }
-                                    let src = plane + iy * w
-                                    for ox in 0..<ow {
-                                        let ix = ox * s - p + j
-                                        po[dst + ox] = ix >= 0 && ix < w ? pi[src + ix] : 0
+                                    if start > 0 { dst.update(repeating: 0, count: start) }
+                                    if end < ow { (dst + end).update(repeating: 0, count: ow - end) }
+                                    let src = input + plane + iy * w + (j - p)
+                                    if s == 1 {
+                                        (dst + start).update(from: src + start, count: end - start)
+                                    } else {
+                                        for ox in start..<end { dst[ox] = src[ox * s] }
                                     }
                                 }
                             }
@@ -77,21 +83,22 @@ extension Tensor {
         var out = [Float](repeating: 0, count: imageShape.product)
         out.withUnsafeMutableBufferPointer { po in
             storage.withUnsafeBufferPointer { pi in
-                for ch in 0..<c {
+                // One task per image channel: each writes only its own planes.
+                let base = po.baseAddress!, input = pi.baseAddress!
+                parallelFor(c, cost: kh * kw * columns) { ch in
                     for i in 0..<kh {
                         for j in 0..<kw {
+                            let (start, end) = validRange(offset: j - p, stride: s, size: w, count: ow)
+                            if start >= end { continue }
                             let row = ((ch * kh + i) * kw + j) * columns
                             for b in 0..<n {
                                 let plane = (b * c + ch) * h * w
                                 for oy in 0..<oh {
                                     let iy = oy * s - p + i
                                     if iy < 0 || iy >= h { continue }
-                                    let src = row + (b * oh + oy) * ow
-                                    let dst = plane + iy * w
-                                    for ox in 0..<ow {
-                                        let ix = ox * s - p + j
-                                        if ix >= 0 && ix < w { po[dst + ix] += pi[src + ox] }
-                                    }
+                                    let src = input + row + (b * oh + oy) * ow
+                                    let dst = base + plane + iy * w + (j - p)
+                                    for ox in start..<end { dst[ox * s] += src[ox] }
                                 }
                             }
                         }
@@ -187,4 +194,13 @@ extension Tensor {
     public func avgPool(_ k: Int) -> Tensor {
         sumPool(k) * (1 / Float(k * k))
     }
+}
+
+/// The window positions ox in 0..<count whose input column ox·stride + offset lies in 0..<size.
+@inline(__always)
+func validRange(offset: Int, stride: Int, size: Int, count: Int) -> (Int, Int) {
+    // ox·s + offset ≥ 0  ⇔  ox ≥ ceil(−offset / s);  ox·s + offset < size  ⇔  ox < ceil((size − offset) / s)
+    let start = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+    let end = size - offset <= 0 ? 0 : (size - offset + stride - 1) / stride
+    return (min(start, count), max(min(end, count), min(start, count)))
 }

@@ -8,6 +8,12 @@ public func setBLASThreads(_ count: Int) {
     openblas_set_num_threads(Int32(Swift.max(1, count)))
 }
 
+/// `--threads`: BLAS threads and the worker threads of the other kernels.
+public func setThreads(_ count: Int) {
+    setBLASThreads(count)
+    setWorkerThreads(count)
+}
+
 public var blasThreads: Int { Int(openblas_get_num_threads()) }
 
 /// C = op(A)·op(B) on raw row-major buffers (C is overwritten unless `accumulate`).

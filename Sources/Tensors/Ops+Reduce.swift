@@ -42,13 +42,55 @@ extension Tensor {
         if target == shape { return self }
         precondition(Shapes.broadcast(target, shape) == shape,
                      "cannot sum \(shape) down to \(target)")
-        let total = target.product
-        var out = [Float](repeating: 0, count: total)
-        let outStrides = Shapes.broadcastStrides(target, to: shape)
-        let ownStrides = Shapes.strides(shape)
+        var out = [Float](repeating: 0, count: target.product)
+        // Merge neighbouring axes that are both reduced or both kept, so the
+        // common cases ([N, C, H, W] → [1, C, 1, 1], [N, F] → [1, F]) run as
+        // a few long contiguous loops instead of an index walk per element.
+        let padded = [Int](repeating: 1, count: shape.count - target.count) + target
+        var groups: [(size: Int, reduced: Bool)] = []
+        for (axis, size) in shape.enumerated() where size != 1 {
+            let reduced = padded[axis] == 1
+            if let last = groups.last, last.reduced == reduced {
+                groups[groups.count - 1].size *= size
+            } else {
+                groups.append((size, reduced))
+            }
+        }
         out.withUnsafeMutableBufferPointer { po in
             storage.withUnsafeBufferPointer { pi in
-                walk(shape, ownStrides, outStrides) { _, oi, oo in po[oo] += pi[oi] }
+                let groupShape = groups.map(\.size)
+                let inStrides = Shapes.strides(groupShape)
+                var outStrides = [Int](repeating: 0, count: groups.count)
+                var running = 1
+                for g in stride(from: groups.count - 1, through: 0, by: -1) where !groups[g].reduced {
+                    outStrides[g] = running
+                    running *= groups[g].size
+                }
+                guard let inner = groups.last else {
+                    po[0] = pi.reduce(0, +)
+                    return
+                }
+                let outer = groupShape.dropLast()
+                let outerCount = outer.product
+                var index = [Int](repeating: 0, count: outer.count)
+                for _ in 0..<outerCount {
+                    var src = 0, dst = 0
+                    for (g, value) in index.enumerated() { src += value * inStrides[g]; dst += value * outStrides[g] }
+                    if inner.reduced {
+                        var acc: Float = 0
+                        for k in 0..<inner.size { acc += pi[src + k] }
+                        po[dst] += acc
+                    } else {
+                        for k in 0..<inner.size { po[dst + k] += pi[src + k] }
+                    }
+                    var axis = outer.count - 1
+                    while axis >= 0 {
+                        index[axis] += 1
+                        if index[axis] < outer[axis] { break }
+                        index[axis] = 0
+                        axis -= 1
+                    }
+                }
             }
         }
         return Tensor.result(shape: target, storage: out, op: "sum_to_shape", inputs: [self]) { g, _, _ in

@@ -90,6 +90,6 @@ struct ThreadOptions: ParsableArguments {
     var threads: Int?
 
     func apply() {
-        setBLASThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 }

@@ -143,6 +143,24 @@ final class NPYTests: XCTestCase {
         expect(key: nil, craft("{'descr': '<f4', 'fortran_order': False, 'shape': " + String(repeating: "(", count: 10_000) + "}"))
     }
 
+    func testReadArrayKeepsAnyRank() throws {
+        let out = try NPY.readArray(path: FormatTestSupport.fixture("dcgan_convt.out.npy"))
+        XCTAssertEqual(out.shape.count, 4)
+        XCTAssertEqual(out.shape[0...1], [4, 3])
+        XCTAssertEqual(try NPY.readArray(path: FormatTestSupport.fixture("z_3d.npy")).shape, [2, 2, 2])
+        XCTAssertEqual(try NPY.readArray(path: FormatTestSupport.fixture("z_1d.npy")).shape, [6])
+        let scalar = try NPY.parseArray(bytes: NPY.serialize(Tensor(2.5)), name: fileName)
+        XCTAssertEqual(scalar.shape, [])
+        XCTAssertEqual(scalar.storage, [2.5])
+        // Non-finite values are data here; the other format rules still hold.
+        XCTAssertTrue(try NPY.parseArray(bytes: NPY.serialize(Tensor([.nan], shape: [1])), name: fileName).storage[0].isNaN)
+        let fortran = FormatTestSupport.fixture("z_fortran.npy")
+        FormatTestSupport.expectError(.badNPY, file: fortran, key: "fortran_order") { _ = try NPY.readArray(path: fortran) }
+        FormatTestSupport.expectError(.badNPY, file: fileName, key: "shape") {
+            _ = try NPY.parseArray(bytes: craft("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4), }"), name: fileName)
+        }
+    }
+
     func testNonFiniteValuesAreRejected() {
         let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }"
         expect(.nonFinite, key: nil, craft(header, data: floatBytes([0, 1, .nan, 2])))
@@ -160,6 +178,7 @@ final class NPYTests: XCTestCase {
     func testCorruptionSweepNeverCrashes() {
         let base = NPY.serialize(Tensor([1, 2, 3, 4], shape: [2, 2]))
         func attempt(_ bytes: [UInt8]) {
+            _ = try? NPY.parseArray(bytes: bytes, name: fileName)
             do { _ = try NPY.parse(bytes: bytes, name: fileName) } catch let error as InputError {
                 XCTAssertEqual(error.file, fileName)
                 XCTAssertFalse(error.description.contains("\n"))

@@ -14,7 +14,7 @@ final class PyTorchCompatibilityTests: XCTestCase {
     func checkModel(_ name: String, tolerance: Float, file: StaticString = #filePath, line: UInt = #line) throws {
         let checkpoint = try Checkpoint.load(path: try fixture("\(name).safetensors"))
         let z = try NPY.read(path: try fixture("\(name).z.npy"))
-        let expected = try NPY.read(path: try fixture("\(name).out.npy"))
+        let expected = try NPY.readArray(path: try fixture("\(name).out.npy"))
         let images = checkpoint.generate(z)
         XCTAssertEqual(images.shape, expected.shape, "\(name) output shape", file: file, line: line)
         assertClose(images.storage, expected.storage, tolerance: tolerance, "\(name) vs PyTorch", file: file, line: line)

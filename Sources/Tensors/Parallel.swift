@@ -1,0 +1,29 @@
+import Dispatch
+
+/// Worker threads for the tensor kernels that are not BLAS (set with `setWorkerThreads`).
+nonisolated(unsafe) private var workerThreads = 1
+
+/// Sets how many threads elementwise and im2col kernels may use (`--threads`).
+public func setWorkerThreads(_ count: Int) { workerThreads = max(1, count) }
+
+/// Runs `body(i)` for i in 0..<count, on several threads when the total work
+/// (`count · cost` element operations) is large enough to pay for them.
+@inline(__always)
+func parallelFor(_ count: Int, cost: Int, _ body: (Int) -> Void) {
+    let threads = min(workerThreads, count)
+    if threads <= 1 || count * cost < 1 << 16 {
+        for i in 0..<count { body(i) }
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        // Callers hand in disjoint index ranges of buffers; the closure itself is shared read-only.
+        nonisolated(unsafe) let task = body
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            var i = t
+            while i < count {
+                task(i)
+                i += threads
+            }
+        }
+    }
+}
