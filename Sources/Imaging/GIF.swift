@@ -1,5 +1,5 @@
-import CGIF
 import Tensors
+import CGIF
 
 /// Animated GIFs through giflib, for walk previews.
 public enum GIF {
@@ -165,8 +165,10 @@ struct Palette {
     }
 
     /// Median cut on a 15-bit histogram: repeatedly split the box with the
-    /// largest squared error along its widest-variance axis at the weighted
-    /// median; each box's colour is the mean of the full-precision pixels it holds.
+    /// largest squared error along its highest-variance axis, at the cut that
+    /// minimises the summed squared error of the two halves (a cut at the
+    /// plain median can slice a tight cluster in two and merge two others);
+    /// each box's colour is the mean of the full-precision pixels it holds.
     static func medianCut(_ frames: [RGBImage], maxColors: Int) -> [(UInt8, UInt8, UInt8)] {
         struct Bin { var count = 0; var sum = (0, 0, 0); var mean: (Float, Float, Float) = (0, 0, 0) }
         var histogram = [Bin](repeating: Bin(), count: 1 << 15)
@@ -190,33 +192,47 @@ struct Palette {
             bins[i].mean = (Float(bins[i].sum.0) / n, Float(bins[i].sum.1) / n, Float(bins[i].sum.2) / n)
         }
 
-        struct Box { var range: Range<Int>; var error: Float; var axis: Int }
+        struct Box { var range: Range<Int>; var error: Double; var axis: Int }
         func makeBox(_ range: Range<Int>) -> Box {
-            var n: Float = 0, s: (Float, Float, Float) = (0, 0, 0), q: (Float, Float, Float) = (0, 0, 0)
+            // Double: counts times squared byte values overflow Float's precision.
+            var n = 0.0, s = SIMD3<Double>.zero, q = SIMD3<Double>.zero
             for b in bins[range] {
-                let c = Float(b.count)
-                n += c
-                s.0 += c * b.mean.0; s.1 += c * b.mean.1; s.2 += c * b.mean.2
-                q.0 += c * b.mean.0 * b.mean.0; q.1 += c * b.mean.1 * b.mean.1; q.2 += c * b.mean.2 * b.mean.2
+                let c = Double(b.count), m = SIMD3(Double(b.mean.0), Double(b.mean.1), Double(b.mean.2))
+                n += c; s += c * m; q += c * m * m
             }
-            let e = (q.0 - s.0 * s.0 / n, q.1 - s.1 * s.1 / n, q.2 - s.2 * s.2 / n)
-            let axis = e.0 >= e.1 && e.0 >= e.2 ? 0 : (e.1 >= e.2 ? 1 : 2)
-            return Box(range: range, error: range.count > 1 ? max(e.0 + e.1 + e.2, 0) : -1, axis: axis)
+            let e = q - s * s / n
+            let axis = e[0] >= e[1] && e[0] >= e[2] ? 0 : (e[1] >= e[2] ? 1 : 2)
+            return Box(range: range, error: range.count > 1 ? max(e.sum(), 0) : -1, axis: axis)
         }
         func component(_ b: Bin, _ axis: Int) -> Float { axis == 0 ? b.mean.0 : (axis == 1 ? b.mean.1 : b.mean.2) }
+        /// With the box sorted along one axis, the split index whose two sides
+        /// have the least total squared error (over all three channels),
+        /// from prefix sums in one pass.
+        func bestCut(_ range: Range<Int>) -> Int {
+            var total: (n: Double, s: SIMD3<Double>, q: Double) = (0, .zero, 0)
+            for b in bins[range] {
+                let c = Double(b.count), m = SIMD3(Double(b.mean.0), Double(b.mean.1), Double(b.mean.2))
+                total.n += c; total.s += c * m; total.q += c * (m * m).sum()
+            }
+            var left: (n: Double, s: SIMD3<Double>, q: Double) = (0, .zero, 0)
+            var best = range.lowerBound + 1, bestError = Double.infinity
+            for i in range.dropLast() {
+                let b = bins[i]
+                let c = Double(b.count), m = SIMD3(Double(b.mean.0), Double(b.mean.1), Double(b.mean.2))
+                left.n += c; left.s += c * m; left.q += c * (m * m).sum()
+                let rn = total.n - left.n, rs = total.s - left.s, rq = total.q - left.q
+                let error = (left.q - (left.s * left.s).sum() / left.n) + (rq - (rs * rs).sum() / rn)
+                if error < bestError { (best, bestError) = (i + 1, error) }
+            }
+            return best
+        }
 
         var boxes = [makeBox(0..<bins.count)]
         while boxes.count < maxColors {
             guard let (index, box) = boxes.enumerated().max(by: { $0.element.error < $1.element.error }).map({ ($0.offset, $0.element) }),
                   box.error > 0 else { break }
             bins[box.range].sort { component($0, box.axis) < component($1, box.axis) }
-            let total = bins[box.range].reduce(0) { $0 + $1.count }
-            var running = 0, cut = box.range.lowerBound + 1
-            for i in box.range.dropLast() {
-                running += bins[i].count
-                cut = i + 1
-                if 2 * running >= total { break }
-            }
+            let cut = bestCut(box.range)
             boxes[index] = makeBox(box.range.lowerBound..<cut)
             boxes.append(makeBox(cut..<box.range.upperBound))
         }
@@ -229,30 +245,58 @@ struct Palette {
 
     func mapper() -> Mapper { Mapper(colors) }
 
-    /// Nearest palette entry (squared RGB distance), with a direct-mapped
-    /// cache: frames of a walk repeat most colours, so the 256-entry search
-    /// runs for few pixels.
+    /// Nearest palette entry (squared RGB distance). The palette is sorted by
+    /// red so the search can start at the query's red and stop once the red
+    /// difference alone exceeds the best distance (usually a few dozen
+    /// entries, not 256); a direct-mapped cache catches the colours that
+    /// frames of a walk repeat.
     struct Mapper {
-        let palette: [(Int, Int, Int)]
+        let sorted: [SIMD4<Int32>] // r, g, b, palette index
         var keys = [UInt32](repeating: UInt32.max, count: 1 << 16)
         var values = [UInt8](repeating: 0, count: 1 << 16)
 
         init(_ colors: [(UInt8, UInt8, UInt8)]) {
-            palette = colors.map { (Int($0.0), Int($0.1), Int($0.2)) }
+            sorted = colors.enumerated()
+                .map { SIMD4(Int32($0.element.0), Int32($0.element.1), Int32($0.element.2), Int32($0.offset)) }
+                .sorted { $0[0] < $1[0] }
         }
 
         mutating func index(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
             let key = UInt32(r) << 16 | UInt32(g) << 8 | UInt32(b)
             let slot = Int((key &* 2_654_435_761) >> 16)
             if keys[slot] == key { return values[slot] }
-            var best = 0, bestDistance = Int.max
-            for (i, c) in palette.enumerated() {
-                let (dr, dg, db) = (c.0 - Int(r), c.1 - Int(g), c.2 - Int(b))
-                let d = dr * dr + dg * dg + db * db
-                if d < bestDistance { (best, bestDistance) = (i, d); if d == 0 { break } }
-            }
+            let best = sorted.withUnsafeBufferPointer { p in Mapper.nearest(p, Int32(r), Int32(g), Int32(b)) }
             keys[slot] = key
-            values[slot] = UInt8(best)
+            values[slot] = best
+            return best
+        }
+
+        static func nearest(_ p: UnsafeBufferPointer<SIMD4<Int32>>, _ r: Int32, _ g: Int32, _ b: Int32) -> UInt8 {
+            // First entry with red ≥ r.
+            var lo = 0, hi = p.count
+            while lo < hi { let mid = (lo + hi) / 2; if p[mid][0] < r { lo = mid + 1 } else { hi = mid } }
+            var best: Int32 = 0, bestDistance = Int32.max
+            var up = lo, down = lo - 1
+            while up < p.count || down >= 0 {
+                if up < p.count {
+                    let c = p[up]
+                    let dr = c[0] - r
+                    if dr * dr >= bestDistance { up = p.count } else {
+                        let d = dr * dr + (c[1] - g) * (c[1] - g) + (c[2] - b) * (c[2] - b)
+                        if d < bestDistance { (best, bestDistance) = (c[3], d) }
+                        up += 1
+                    }
+                }
+                if down >= 0 {
+                    let c = p[down]
+                    let dr = c[0] - r
+                    if dr * dr >= bestDistance { down = -1 } else {
+                        let d = dr * dr + (c[1] - g) * (c[1] - g) + (c[2] - b) * (c[2] - b)
+                        if d < bestDistance { (best, bestDistance) = (c[3], d) }
+                        down -= 1
+                    }
+                }
+            }
             return UInt8(best)
         }
     }

@@ -35,7 +35,9 @@ public enum PNG {
     ///   ImageMagick write; files that declare a gamma are converted properly.
     ///
     /// Any failure (missing, empty, truncated, bad CRC, not a PNG) is an
-    /// `InputError(.badImage, file: path, …)`.
+    /// `InputError(.badImage, file: path, …)`. A file cut off after its last
+    /// (CRC-checked) IDAT chunk, i.e. missing only IEND, is accepted, as
+    /// libpng and browsers do.
     public static func read(_ path: String) throws(InputError) -> RGBImage {
         let bytes = try AtomicFile.read(path, kind: .badImage)
         return try decode(bytes, file: path)

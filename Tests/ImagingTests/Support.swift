@@ -77,11 +77,11 @@ enum PNGBuilder {
 }
 
 /// Asserts that `body` throws an InputError of `kind` naming `file`, with a one-line message.
-func assertInputError<T>(_ kind: InputError.Kind, file: String, _ body: () throws -> T,
+func assertInputError<T>(_ kind: InputError.Kind, file: String, _ what: String = "", _ body: () throws -> T,
                          sourceFile: StaticString = #filePath, line: UInt = #line) {
     do {
         _ = try body()
-        XCTFail("expected InputError.\(kind)", file: sourceFile, line: line)
+        XCTFail("expected InputError.\(kind) \(what)", file: sourceFile, line: line)
     } catch let error as InputError {
         XCTAssertEqual(error.kind, kind, "\(error)", file: sourceFile, line: line)
         XCTAssertEqual(error.file, file, file: sourceFile, line: line)

@@ -3,11 +3,11 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Tensors
+import Foundation
 
-/// Writing an output file failed (no space, no permission, missing folder).
-/// Not an `InputError`: nothing the user handed in is malformed, so the
-/// command line treats it as exit code 1.
+/// Writing a file failed (no space, no permission, missing folder, or an
+/// encoder refused the data). Not an `InputError`: nothing the user handed in
+/// is malformed, so the command line treats it as exit code 1.
 public struct FileWriteError: Error, CustomStringConvertible, Equatable, Sendable {
     public let path: String
     public let message: String
@@ -24,7 +24,7 @@ func errnoText(_ code: Int32 = errno) -> String {
     return String(cString: text)
 }
 
-/// Whole-file reads and crash-safe writes, shared by the image formats.
+/// Whole-file reads and crash-safe writes, shared by every file format.
 public enum AtomicFile {
     /// Writes `bytes` to `path` through a temporary file `.<name>.tmp-<pid>-<random>`
     /// in the same folder, flushed and then renamed over `path`, so a reader
@@ -111,4 +111,24 @@ public enum AtomicFile {
     #else
     Darwin.read(fd, p, n)
     #endif
+}
+
+/// Writes `bytes` atomically (temporary file in the same folder, then rename).
+public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    try AtomicFile.write(bytes, to: path)
+}
+
+public func writeAtomically(_ data: Data, to path: String) throws {
+    try AtomicFile.write([UInt8](data), to: path)
+}
+
+/// Whether anything (file, folder, link target) exists at `path`.
+public func fileExists(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0
+}
+
+/// The whole content of a regular file, read in one go. Errors are `.unreadable`.
+public func readWholeFile(_ path: String) throws -> [UInt8] {
+    try AtomicFile.read(path, kind: .unreadable)
 }
