@@ -160,6 +160,13 @@ struct TrainCommand: ParsableCommand {
         let progress = ProgressLine(total: config.steps, label: "train \(config.objective)")
         print("training \(config.objective) on \(config.data) at \(config.imageSize) px, step \(trainer.step) of \(config.steps), seed \(config.seed) → \(out)")
 
+        func writeLossPlot() throws {
+            let metrics = try TrainingLog.read(metricsPath)
+            guard !metrics.isEmpty else { return }
+            let path = (folder as NSString).appendingPathComponent("losses.png")
+            try PNG.write(TrainingLog.plot(metrics, title: "\(config.objective) · \((out as NSString).lastPathComponent)"), to: path)
+        }
+
         func writeSamples() throws {
             let images = rgbImages(from: trainer.fixedSamples(), valueRange: (-1, 1))
             let name = String(format: "step_%06d.png", trainer.step)
@@ -185,12 +192,14 @@ struct TrainCommand: ParsableCommand {
             if let deadline, Date() >= deadline {
                 try trainer.save(to: out)
                 try writeSamples()
+                try writeLossPlot()
                 print("\nstopped after \(minutes ?? 0) minutes at step \(trainer.step): saved \(out); continue with --resume")
                 return
             }
         }
         try trainer.save(to: out)
         try writeSamples()
+        try writeLossPlot()
         print("done: \(trainer.step) steps in \(ProgressLine.duration(trainer.trainingSeconds)) of training; saved \(out)")
     }
 }

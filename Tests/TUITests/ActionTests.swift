@@ -1,8 +1,0 @@
-import TUI
-import XCTest
-
-final class ActionTests: XCTestCase {
-    func testActionsAreDistinct() {
-        XCTAssertNotEqual(Action.stepForward, Action.stepBackward)
-    }
-}
