@@ -17,7 +17,7 @@ swiftc -parse-as-library -module-name Tensors -wmo -O -sanitize=address \
 
 swiftc -parse-as-library -module-name NNFuzz -O -sanitize=fuzzer,address \
     -I "$OUT/modules" -I Sources/CBLAS \
-    Sources/NN/Safetensors.swift Sources/NN/NPY.swift Sources/NN/AtomicFile.swift fuzz/SafetensorsFuzz.swift \
+    Sources/NN/Safetensors.swift Sources/NN/NPY.swift fuzz/SafetensorsFuzz.swift \
     "$OUT/Tensors.o" -lopenblas -o "$OUT/format-fuzz"
 
 # Seeds: small valid files, and their headers without the length prefix
