@@ -63,6 +63,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "WGAN clipping c.")
     var clip: Float?
 
+    @Option(help: "BEGAN diversity ratio γ.")
+    var gamma: Float?
+
+    @Option(name: .customLong("lambda-k"), help: "BEGAN learning rate of k_t.")
+    var lambdaK: Float?
+
     @Option(help: "Dropout after each critic stage.")
     var dropout: Float = 0
 
@@ -108,6 +114,8 @@ struct TrainCommand: ParsableCommand {
         if let gpLambda { config.gradientPenalty = gpLambda }
         if let r1 { config.r1 = r1 }
         if let clip { config.clip = clip }
+        if let gamma { config.beganGamma = gamma }
+        if let lambdaK { config.beganLambdaK = lambdaK }
         if let prior { config.prior = prior }
         config.dropout = dropout
         config.sampleEvery = sampleEvery
