@@ -32,8 +32,8 @@ struct DiscoverCommand: ParsableCommand {
     @Option(help: "DP-LaSE batch of z0 samples per step.")
     var batch = 16
 
-    @Option(help: "DP-LaSE Adam learning rate.")
-    var lr: Float = 1e-3
+    @Option(help: "DP-LaSE Adam learning rate (default 2e-3).")
+    var lr: Float?
 
     @Option(help: "DP-LaSE stride range ε_max (default: ½·E‖z‖ under the prior).")
     var epsilonMax: Float?
@@ -47,6 +47,9 @@ struct DiscoverCommand: ParsableCommand {
     @Option(help: "Write the result here instead of updating CKPT.")
     var out: String?
 
+    @Flag(help: "Replace an existing --out file.")
+    var force = false
+
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -56,7 +59,7 @@ struct DiscoverCommand: ParsableCommand {
         if k < 1 { throw ValidationError("--k must be at least 1") }
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
-        if !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if let lr, !(lr > 0) || !lr.isFinite { throw ValidationError("--lr must be positive") }
         if let epsilonMax, !(epsilonMax > 0) || !epsilonMax.isFinite { throw ValidationError("--epsilon-max must be positive") }
     }
 
@@ -65,11 +68,14 @@ struct DiscoverCommand: ParsableCommand {
             threads.apply()
             guard let chosen = DirectionMethod(rawValue: method) else { return }  // validate() checked it
             let ckpt = try Checkpoint.load(path: checkpoint)
+            if let out, out != checkpoint, !force, FileManager.default.fileExists(atPath: out) {
+                throw InputError(.badArgument, file: out, key: "--out", "already exists; choose another file or add --force")
+            }
             var options = DiscoveryOptions()
             (options.k, options.layer, options.seed, options.samples) = (k, layer, seed, samples)
             options.dplase.steps = steps
             options.dplase.batch = batch
-            options.dplase.learningRate = lr
+            if let lr { options.dplase.learningRate = lr }
             options.dplase.epsilonMax = epsilonMax
 
             let progress = ProgressLine(total: chosen == .dplase ? steps : 1, label: "discover \(chosen.rawValue)")

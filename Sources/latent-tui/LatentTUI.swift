@@ -12,5 +12,5 @@ struct LatentTUI: ParsableCommand {
         (DP-LaSE, SeFa, PCA) and walks them. Checkpoints are safetensors files.
         """,
         version: version,
-        subcommands: [InfoCommand.self, SampleCommand.self, TrainCommand.self, EvaluateCommand.self])
+        subcommands: [InfoCommand.self, SampleCommand.self, TrainCommand.self, EvaluateCommand.self, DiscoverCommand.self, ExportCommand.self])
 }
