@@ -65,7 +65,6 @@ public func discoverDirections(_ method: DirectionMethod, in checkpoint: Checkpo
     }
     var params: [String: Any] = [:]
     var directions: Tensor
-    var scores: [Float]
 
     switch method {
     case .sefa:
@@ -73,8 +72,8 @@ public func discoverDirections(_ method: DirectionMethod, in checkpoint: Checkpo
         let (found, eigenvalues) = try SeFa.directions(generator, k: options.k, file: file)
         let total = eigenvalues.reduce(0, +)
         directions = found
-        scores = eigenvalues.prefix(options.k).map { total > 0 ? $0 / total : 0 }
         params["eigenvalues"] = eigenvalues.prefix(options.k).map(Double.init)
+        params["eigenvalue_share"] = eigenvalues.prefix(options.k).map { Double(total > 0 ? $0 / total : 0) }
         progress?(DiscoveryProgress(step: 1, totalSteps: 1, losses: nil))
 
     case .pca:
@@ -82,15 +81,12 @@ public func discoverDirections(_ method: DirectionMethod, in checkpoint: Checkpo
         let result = try GANSpace.directions(generator, prior: checkpoint.prior, k: options.k, layer: layer,
                                              samples: options.samples, seed: options.seed)
         directions = result.directions
-        scores = result.explainedVariance
+        params["explained_variance_share"] = result.explainedVariance.map(Double.init)
         params["samples"] = options.samples
         progress?(DiscoveryProgress(step: 1, totalSteps: 1, losses: nil))
 
     case .random:
         directions = randomOrthonormalDirections(k: options.k, dimension: d, seed: options.seed)
-        scores = featureChangeScores(generator, prior: checkpoint.prior, directions: directions, layer: layer,
-                                     samples: options.scoreSamples, seed: options.seed &+ 7)
-        (directions, scores) = sortedByScore(directions, scores)
 
     case .dplase:
         let o = options.dplase
@@ -106,9 +102,6 @@ public func discoverDirections(_ method: DirectionMethod, in checkpoint: Checkpo
             progress?(DiscoveryProgress(step: step + 1, totalSteps: o.steps, losses: losses))
         }
         directions = trainer.directions
-        scores = featureChangeScores(generator, prior: checkpoint.prior, directions: directions, layer: layer,
-                                     samples: options.scoreSamples, seed: options.seed &+ 7)
-        (directions, scores) = sortedByScore(directions, scores)
         checkpoint.densityCDF = trainer.density
         checkpoint.correction = trainer.correction
         params.merge([
@@ -123,8 +116,12 @@ public func discoverDirections(_ method: DirectionMethod, in checkpoint: Checkpo
             params["final_losses"] = object
         }
     }
-    params["score"] = method == .sefa ? "eigenvalue share" : method == .pca ? "explained variance share"
-        : "mean relative feature change at unit stride"
+    // Every method is scored the same way, so scores compare across methods;
+    // the method's own measure (eigenvalues, explained variance) stays in params.
+    var scores = featureChangeScores(generator, prior: checkpoint.prior, directions: directions, layer: layer,
+                                     samples: options.scoreSamples, seed: options.seed &+ 7)
+    (directions, scores) = sortedByScore(directions, scores)
+    params["score"] = "mean relative feature change at unit stride"
 
     var labels = [String](repeating: "", count: options.k)
     if ShapeLabeling.applies(to: checkpoint) {

@@ -48,10 +48,16 @@ final class ClosedFormTests: XCTestCase {
         for (found, want) in zip(rows(directions), expected) {
             XCTAssertEqual(abs(dot(found, want)), 1, accuracy: 1e-5, "\(found) vs ±\(want)")
         }
-        // Scores stored by `discoverDirections` are the eigenvalue shares.
+        // `discoverDirections` keeps the eigenvalue shares in params and scores every
+        // method by feature change, ordered best first.
         let checkpoint = Checkpoint(generator: generator)
         let set = try discoverDirections(.sefa, in: checkpoint, options: { var o = DiscoveryOptions(); o.k = 2; return o }())
-        XCTAssertEqual(set.scores, [9 / 14, 4 / 14], accuracy: 1e-5)
+        let params = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(set.paramsJSON.utf8)) as? [String: Any])
+        let shares = try XCTUnwrap(params["eigenvalue_share"] as? [Double]).map(Float.init)
+        XCTAssertEqual(shares, [9 / 14, 4 / 14], accuracy: 1e-5)
+        XCTAssertEqual(set.scores.count, 2)
+        XCTAssertGreaterThanOrEqual(set.scores[0], set.scores[1])
+        XCTAssertGreaterThan(set.scores[1], 0)
         XCTAssertEqual(checkpoint.directionSets["sefa"]?.k, 2)
     }
 
