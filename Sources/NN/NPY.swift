@@ -147,13 +147,7 @@ public enum NPY {
         let length = header.count
         for i in 0..<(preamble - 8) { out.append(UInt8(truncatingIfNeeded: length >> (8 * i))) }
         out.append(contentsOf: header)
-        t.withValues { values in
-            #if _endian(little)
-            out.append(contentsOf: UnsafeRawBufferPointer(values))
-            #else
-            for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
-            #endif
-        }
+        t.appendLittleEndianBytes(to: &out)
         return out
     }
 

@@ -304,15 +304,7 @@ public struct SafetensorsFile: Sendable {
         let length = UInt64(header.count)
         for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: length >> (8 * UInt64(i)))) }
         out.append(contentsOf: header)
-        for (_, tensor) in sorted {
-            tensor.withValues { values in
-                #if _endian(little)
-                out.append(contentsOf: UnsafeRawBufferPointer(values))
-                #else
-                for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
-                #endif
-            }
-        }
+        for (_, tensor) in sorted { tensor.appendLittleEndianBytes(to: &out) }
         return out
     }
 

@@ -125,6 +125,18 @@ extension Tensor {
         Tensor(shape: shape, storage: storage)
     }
 
+    /// Appends the values as little-endian float32 bytes (the layout of
+    /// safetensors F32 data and `.npy` `<f4` arrays).
+    public func appendLittleEndianBytes(to out: inout [UInt8]) {
+        storage.withUnsafeBufferPointer { values in
+            #if _endian(little)
+            out.append(contentsOf: UnsafeRawBufferPointer(values))
+            #else
+            for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+            #endif
+        }
+    }
+
     /// Runs `body` with read access to the values.
     @inlinable
     public func withValues<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
