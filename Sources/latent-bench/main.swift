@@ -1,86 +1,149 @@
 import Foundation
 import Tensors
 
-// Benchmarks of the tensor engine (run with `swift run -c release latent-bench`).
-// Each figure is the median of repeated runs after a warm-up; min and max are
-// printed so noise on shared machines is visible.
+// Benchmarks of the tensor engine and of reference DCGAN models
+// (`swift run -c release latent-bench [threads]`). Each figure is the median of
+// repeated runs after a warm-up; min and max are printed so noise on shared
+// machines is visible. `--json` feeds scripts/compare_peers.sh, which sets the
+// same rows against PyTorch and ONNX Runtime (scripts/bench_peers.py).
 
-struct Measurement {
-    let name: String
-    let seconds: [Double]
-    var median: Double { seconds.sorted()[seconds.count / 2] }
-    var min: Double { seconds.min() ?? 0 }
-    var max: Double { seconds.max() ?? 0 }
+let usage = """
+    usage: latent-bench [threads] [--threads N] [--only NAME[,NAME…]] [--repeats N] [--warmup N] [--json] [--list]
+      threads      BLAS and kernel threads (default: all cores)
+      --only       run the rows whose id starts with one of the names (repeatable), e.g. --only dcgan32,sgemm
+      --repeats    timed runs per row (default: per row, see --list)
+      --warmup     untimed runs before timing (default 2)
+      --json       print one JSON document on stdout (progress goes to stderr)
+      --list       print the row ids and exit
+    """
+
+struct Options {
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+    var only: [String] = []
+    var repeats: Int?
+    var warmup = 2
+    var json = false
+    var list = false
 }
 
-func measure(_ name: String, repeats: Int, warmup: Int = 2, _ body: () -> Void) -> Measurement {
-    for _ in 0..<warmup { body() }
-    var times: [Double] = []
-    for _ in 0..<repeats {
-        let start = DispatchTime.now().uptimeNanoseconds
-        body()
-        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-    return Measurement(name: name, seconds: times)
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("latent-bench: \(message)\n".utf8))
+    exit(64)
 }
 
-func report(_ m: Measurement, flops: Double? = nil) {
-    var line = String(format: "%-48@ median %9.3f ms  (min %.3f, max %.3f)", m.name as NSString,
-                      m.median * 1e3, m.min * 1e3, m.max * 1e3)
-    if let flops { line += String(format: "  %7.1f GFLOP/s", flops / m.median / 1e9) }
-    print(line)
+func parseOptions(_ arguments: [String]) -> Options {
+    var options = Options()
+    var rest = arguments[...]
+    func value(_ flag: String) -> String {
+        guard let v = rest.popFirst() else { fail("\(flag) needs a value\n\(usage)") }
+        return v
+    }
+    func positive(_ flag: String, _ text: String, allowZero: Bool = false) -> Int {
+        guard let n = Int(text), n > 0 || (allowZero && n == 0) else { fail("\(flag) must be a \(allowZero ? "non-negative" : "positive") integer, is \"\(text)\"") }
+        return n
+    }
+    while let argument = rest.popFirst() {
+        // Accept both `--flag value` and `--flag=value`.
+        let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+        let flag = parts[0]
+        let inline = parts.count == 2 ? parts[1] : nil
+        func arg() -> String { inline ?? value(flag) }
+        switch flag {
+        case "--threads": options.threads = positive(flag, arg())
+        case "--only": options.only += arg().split(separator: ",").map(String.init)
+        case "--repeats": options.repeats = positive(flag, arg())
+        case "--warmup": options.warmup = positive(flag, arg(), allowZero: true)
+        case "--json": options.json = true
+        case "--list": options.list = true
+        case "-h", "--help": print(usage); exit(0)
+        default:
+            // The original interface: a bare thread count.
+            guard inline == nil, let n = Int(argument), n > 0 else { fail("unknown argument \"\(argument)\"\n\(usage)") }
+            options.threads = n
+        }
+    }
+    return options
 }
 
-let arguments = CommandLine.arguments.dropFirst()
-let threads = arguments.first.flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
-setBLASThreads(threads)
-print("latent-bench · BLAS threads \(threads) · \(ProcessInfo.processInfo.activeProcessorCount) cores")
-var rng = RandomGenerator(seed: 1)
-
-for n in [256, 1024] {
-    let a = Tensor.normal([n, n], using: &rng), b = Tensor.normal([n, n], using: &rng)
-    let m = measure("sgemm \(n)×\(n)×\(n)", repeats: n == 256 ? 50 : 10) { _ = matmul(a, b) }
-    report(m, flops: 2 * pow(Double(n), 3))
+/// The BLAS shared library this process mapped (Debian switches it with update-alternatives).
+func blasLibrary() -> String? {
+    guard let maps = Memory.procText("/proc/self/maps") else { return nil }
+    for line in maps.split(separator: "\n") {
+        guard let path = line.split(separator: " ", omittingEmptySubsequences: true).last, path.hasPrefix("/"),
+              path.lowercased().contains("blas") else { continue }
+        // Resolve Debian's alternatives symlinks to name the variant (openblas-pthread, -openmp, …).
+        return URL(fileURLWithPath: String(path)).resolvingSymlinksInPath().path
+    }
+    return nil
 }
 
-// DCGAN-sized critic layer: batch 64, 128 → 256 channels, 8×8 input, kernel 4, stride 2, padding 1.
-do {
-    let x = Tensor.normal([64, 128, 8, 8], using: &rng).requiringGrad()
-    let w = Tensor.normal([256, 128, 4, 4], std: 0.02, using: &rng).requiringGrad()
-    let b = Tensor.zeros([256]).requiringGrad()
-    let flops = 2.0 * 64 * 256 * 4 * 4 * 128 * 16
-    let forward = measure("conv2d forward  64×128×8×8 → 256, k4 s2", repeats: 10) {
-        _ = withoutGrad { x.conv2d(weight: w, bias: b, stride: 2, padding: 1) }
-    }
-    report(forward, flops: flops)
-    let y = x.conv2d(weight: w, bias: b, stride: 2, padding: 1)
-    let upstream = Tensor.normal(y.shape, using: &rng)
-    let backward = measure("conv2d backward (dx, dw, db)", repeats: 10) {
-        _ = gradients(of: y, wrt: [x, w, b], seed: upstream)
-    }
-    report(backward, flops: 2 * flops)
+/// Pads by characters (String(format:) pads by bytes, which "×" and "→" throw off).
+func padded(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }
 
-// One second-order step: WGAN-GP penalty of a small critic and its parameter gradients.
-do {
-    let batch = 64
-    let parameters = [
-        Tensor.normal([64, 3, 4, 4], std: 0.05, using: &rng), Tensor.zeros([64]),
-        Tensor.normal([128, 64, 4, 4], std: 0.05, using: &rng), Tensor.zeros([128]),
-        Tensor.normal([1, 128 * 8 * 8], std: 0.01, using: &rng), Tensor.zeros([1]),
-    ].map { $0.requiringGrad() }
-    let xhat = Tensor.normal([batch, 3, 32, 32], using: &rng)
-    func critic(_ x: Tensor) -> Tensor {
-        let h1 = x.conv2d(weight: parameters[0], bias: parameters[1], stride: 2, padding: 1).leakyRelu(0.2)
-        let h2 = h1.conv2d(weight: parameters[2], bias: parameters[3], stride: 2, padding: 1).leakyRelu(0.2)
-        return h2.flattened().linear(weight: parameters[4], bias: parameters[5])
+func mib(_ kib: Int?) -> Double? { kib.map { Double($0) / 1024 } }
+
+let options = parseOptions(Array(CommandLine.arguments.dropFirst()))
+let rows = allRows()
+if options.list {
+    for row in rows { print(padded(row.id, 30) + String(format: "%3d repeats  ", row.repeats) + row.title) }
+    exit(0)
+}
+let selected = options.only.isEmpty ? rows : rows.filter { row in options.only.contains { row.id.hasPrefix($0) } }
+if selected.isEmpty { fail("--only \(options.only.joined(separator: ",")) matches no row; ids: \(rows.map(\.id).joined(separator: " "))") }
+
+setThreads(options.threads)
+let cores = ProcessInfo.processInfo.activeProcessorCount
+let library = blasLibrary()
+// Progress lines go to stderr in JSON mode so stdout stays one JSON document.
+func say(_ line: String) {
+    if options.json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+}
+say("latent-bench · threads \(options.threads) (BLAS \(blasThreads)) · \(cores) cores"
+    + (library.map { " · \($0)" } ?? "") + " · warm-up \(options.warmup)")
+
+var results: [[String: Any]] = []
+for row in selected {
+    let prepared: Prepared
+    let m: Measurement
+    do {
+        prepared = try row.prepare()
+        m = try measure(repeats: options.repeats ?? row.repeats, warmup: options.warmup, prepared.body)
+    } catch {
+        FileHandle.standardError.write(Data("latent-bench: \(row.id): \(error)\n".utf8))
+        exit(1)
     }
-    let m = measure("gradient-penalty step, critic 3→64→128, batch 64", repeats: 5) {
-        let x = xhat.detached().requiringGrad()
-        let gx = gradients(of: critic(x).sum(), wrt: [x], createGraph: true)[0]
-        let norm = (gx.square().sum(axes: [1, 2, 3]) + 1e-12).sqrt()
-        let penalty = (norm - 1).square().mean() * 10
-        _ = gradients(of: penalty, wrt: parameters)
+    var line = padded(row.title, 48) + String(format: " median %9.3f ms  (min %.3f, max %.3f)  n=%d  %d thr",
+                                              m.median * 1e3, m.min * 1e3, m.max * 1e3, m.seconds.count, options.threads)
+    if let flops = prepared.flops { line += String(format: "  %7.1f GFLOP/s", flops / m.median / 1e9) }
+    if let peak = mib(m.peakKiB) { line += String(format: "  peak RSS %.0f MiB", peak) }
+    say(line)
+    if let note = prepared.note { say("    " + note) }
+
+    var record: [String: Any] = [
+        "id": row.id, "title": row.title, "median_s": m.median, "min_s": m.min, "max_s": m.max,
+        "samples_s": m.seconds, "repeats": m.seconds.count, "warmup": m.warmup, "threads": options.threads,
+        "blas_threads": blasThreads, "peak_is_per_row": m.peakIsPerRow,
+    ]
+    if let flops = prepared.flops { record["flops"] = flops; record["gflops"] = flops / m.median / 1e9 }
+    if let peak = mib(m.peakKiB) { record["peak_rss_mib"] = peak }
+    if let start = mib(m.startKiB) { record["start_rss_mib"] = start }
+    record.merge(prepared.info) { current, _ in current }
+    results.append(record)
+}
+
+if options.json {
+    let document: [String: Any] = [
+        "tool": "latent-bench", "date": ISO8601DateFormatter().string(from: Date()),
+        "threads": options.threads, "blas_threads": blasThreads, "cores": cores,
+        "blas_library": library ?? "", "warmup": options.warmup, "rows": results,
+    ]
+    do {
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        FileHandle.standardOutput.write(data)
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    } catch {
+        fail("cannot encode the results as JSON: \(error)")
     }
-    report(m)
 }
