@@ -8,7 +8,7 @@ set -euo pipefail
 MINUTES="${1:-4}"
 OUT="${2:-runs/objectives}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BIN="$ROOT/.build/release/latent-tui"
+BIN="${LATENT_TUI:-$ROOT/.build/release/latent-tui}"
 [ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 mkdir -p "$OUT"
 export OPENBLAS_NUM_THREADS=1
