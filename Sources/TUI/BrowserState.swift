@@ -16,7 +16,7 @@ public struct BrowserState: Equatable, Sendable {
 
     /// How the walk's z0 was made: drawn from the prior with `seed` and
     /// truncation ψ, or (`seed == nil`) given by the user (`--z F.npy`).
-    public struct Origin: Equatable, Sendable {
+    public struct Origin: Hashable, Sendable {
         public var seed: UInt64?
         public var truncation: Float
         public init(seed: UInt64?, truncation: Float = 1) { (self.seed, self.truncation) = (seed, truncation) }

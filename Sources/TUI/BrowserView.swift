@@ -147,7 +147,7 @@ public func draw(_ model: BrowserViewModel, on screen: Screen) {
         for (rect, (mode, image)) in zip(layout.compare, panels) {
             let title = mode.title + " · " + formatStep(model.step)
             drawBox(rect, title: title, on: screen, titleStyle: mode == model.mode ? Theme.selected : Theme.title)
-            drawImage(image, in: rect.inner, on: screen)
+            drawImage(image, in: rect.inner, on: screen, placeholder: comparison.notes[mode] ?? "(no frame yet)")
         }
     } else {
         let titleWidth = layout.origin.cols - 5
@@ -235,12 +235,16 @@ func drawBox(_ r: Rect, title: String, on screen: Screen, titleStyle: Style = Th
     }
 }
 
-/// An image as large as fits, centred; a placeholder while it is missing.
-func drawImage(_ image: RGBImage?, in r: Rect, on screen: Screen) {
+/// An image as large as fits, centred; a placeholder (wrapped, centred)
+/// while it is missing.
+func drawImage(_ image: RGBImage?, in r: Rect, on screen: Screen, placeholder: String = "(no frame yet)") {
     guard r.rows > 0, r.cols > 0 else { return }
     guard let image, image.width > 0, image.height > 0 else {
-        let text = truncate("(no frame yet)", width: r.cols)
-        screen.put(text, row: r.row + r.rows / 2, col: r.col + (r.cols - displayWidth(text)) / 2, style: Theme.dim)
+        let lines = Array(wrap(placeholder, width: r.cols).prefix(r.rows))
+        for (i, text) in lines.enumerated() {
+            screen.put(text, row: r.row + (r.rows - lines.count) / 2 + i, col: r.col + (r.cols - displayWidth(text)) / 2,
+                       style: Theme.dim)
+        }
         return
     }
     let cells = HalfBlockRenderer.render(image, cols: r.cols, rows: r.rows)
@@ -334,8 +338,14 @@ func drawReadouts(_ model: BrowserViewModel, _ r: Rect, on screen: Screen) {
     let offset = Double(model.step) * Double(model.stride)
     let walk = field("stride", formatFixed(Double(model.stride), decimals: 2))
         + "step \(formatStep(model.step)) → \(formatFixed(offset, decimals: 2, sign: true))"
-    let driftLabel = padded("drift", width: 11)
-    let drift = driftLabel + sparkline(model.drift, width: max(inner.cols - 11, 0))
+    // The sparkline's scale, so its bars can be read as numbers; 0.01 nats
+    // of spread at least, below which drift is float rounding.
+    let finiteDrift = model.drift.suffix(max(inner.cols - 11, 0)).filter(\.isFinite)
+    let range = finiteDrift.isEmpty ? "" : "  " + formatFixed(finiteDrift.min() ?? 0, decimals: 2, sign: true)
+        + "…" + formatFixed(finiteDrift.max() ?? 0, decimals: 2, sign: true)
+    let bars = max(inner.cols - 11 - displayWidth(range), 0)
+    let drift = padded("drift", width: 11) + sparkline(model.drift, width: bars, minimumSpan: 0.01)
+        + (bars > 0 ? range : "")
     for (i, line) in [prior, learned, change, path, walk, drift].enumerated() where i < inner.rows {
         screen.put(truncate(line, width: inner.cols), row: inner.row + i, col: inner.col, style: .plain)
     }

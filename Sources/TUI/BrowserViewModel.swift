@@ -74,8 +74,11 @@ public struct BrowserViewModel: Sendable {
         public var linear: RGBImage?
         public var norm: RGBImage?
         public var density: RGBImage?
-        public init(linear: RGBImage? = nil, norm: RGBImage? = nil, density: RGBImage? = nil) {
-            (self.linear, self.norm, self.density) = (linear, norm, density)
+        /// Why a mode has no frame (e.g. no corrector C for the density walk).
+        public var notes: [WalkMode: String]
+        public init(linear: RGBImage? = nil, norm: RGBImage? = nil, density: RGBImage? = nil,
+                    notes: [WalkMode: String] = [:]) {
+            (self.linear, self.norm, self.density, self.notes) = (linear, norm, density, notes)
         }
     }
 

@@ -33,11 +33,19 @@ public func formatStep(_ step: Int) -> String {
 
 /// The last `width` values as a sparkline ▁…█, scaled from their minimum to
 /// their maximum (all ▁ when they are equal); non-finite values are blanks.
-public func sparkline(_ values: [Double], width: Int) -> String {
+///
+/// `minimumSpan` keeps noise flat: when the values spread less than it, the
+/// scale is that wide, centred on them (a norm-preserving walk's density
+/// drift is rounding noise of 1e-6 and must not fill the bar range).
+public func sparkline(_ values: [Double], width: Int, minimumSpan: Double = 0) -> String {
     guard width > 0 else { return "" }
     let shown = values.suffix(width)
     let finite = shown.filter(\.isFinite)
-    guard let lo = finite.min(), let hi = finite.max() else { return String(repeating: " ", count: shown.count) }
+    guard var lo = finite.min(), var hi = finite.max() else { return String(repeating: " ", count: shown.count) }
+    if hi - lo < minimumSpan {
+        let mid = (lo + hi) / 2
+        (lo, hi) = (mid - minimumSpan / 2, mid + minimumSpan / 2)
+    }
     let bars = Array("▁▂▃▄▅▆▇█")
     return String(shown.map { v -> Character in
         guard v.isFinite else { return " " }

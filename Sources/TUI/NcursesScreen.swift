@@ -130,6 +130,14 @@ public final class NcursesScreen: Screen {
         latent_close_terminal(terminal)
     }
 
+    /// The descriptor keys arrive on, for `poll` beside other event sources
+    /// (the app's wake-up pipe); −1 once closed. ncurses reads it byte by
+    /// byte with read(2), so readability here means a key is (partly) there.
+    public var inputDescriptor: Int32 {
+        guard !closed, let input = terminal.in else { return -1 }
+        return fileno(input)
+    }
+
     public var size: TerminalSize {
         guard !closed else { return TerminalSize(rows: 0, cols: 0) }
         let window = latent_stdscr()
