@@ -15,6 +15,7 @@ let usage = """
       --warmup     untimed runs before timing (default 2)
       --json       print one JSON document on stdout (progress goes to stderr)
       --list       print the row ids and exit
+      --browser CKPT  replay the browser's key script on CKPT (ms per key, render + draw)
     """
 
 struct Options {
@@ -24,6 +25,8 @@ struct Options {
     var warmup = 2
     var json = false
     var list = false
+    /// A checkpoint with directions: also replay the browser's key script on it.
+    var browser: String?
 }
 
 func fail(_ message: String) -> Never {
@@ -55,6 +58,7 @@ func parseOptions(_ arguments: [String]) -> Options {
         case "--warmup": options.warmup = positive(flag, arg(), allowZero: true)
         case "--json": options.json = true
         case "--list": options.list = true
+        case "--browser": options.browser = arg()
         case "-h", "--help": print(usage); exit(0)
         default:
             // The original interface: a bare thread count.
@@ -90,8 +94,9 @@ if options.list {
     for row in rows { print(padded(row.id, 30) + String(format: "%3d repeats  ", row.repeats) + row.title) }
     exit(0)
 }
-let selected = options.only.isEmpty ? rows : rows.filter { row in options.only.contains { row.id.hasPrefix($0) } }
-if selected.isEmpty { fail("--only \(options.only.joined(separator: ",")) matches no row; ids: \(rows.map(\.id).joined(separator: " "))") }
+// `--browser` alone runs only the key replay; add `--only` for rows as well.
+let selected = options.only.isEmpty ? (options.browser == nil ? rows : []) : rows.filter { row in options.only.contains { row.id.hasPrefix($0) } }
+if selected.isEmpty && options.browser == nil { fail("--only \(options.only.joined(separator: ",")) matches no row; ids: \(rows.map(\.id).joined(separator: " "))") }
 
 setThreads(options.threads)
 let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -131,6 +136,17 @@ for row in selected {
     if let start = mib(m.startKiB) { record["start_rss_mib"] = start }
     record.merge(prepared.info) { current, _ in current }
     results.append(record)
+}
+
+if let path = options.browser {
+    do {
+        let result = try runBrowserBenchmark(checkpointPath: path, repeats: options.repeats ?? 5)
+        result.report.forEach(say)
+        results.append(result.record)
+    } catch {
+        FileHandle.standardError.write(Data("latent-bench: browser: \(error)\n".utf8))
+        exit(1)
+    }
 }
 
 if options.json {
