@@ -49,6 +49,9 @@ public final class NcursesScreen: Screen {
     private var defaultBackground: Int32 = -1
     private var repaintAll = true
     private var closed = false
+    /// How often the colour-pair table was used up and started over (see
+    /// `flush`); for tests and diagnostics.
+    public private(set) var pairTableRestarts = 0
 
     /// Opens the terminal on `output`/`input` (standard output and input by
     /// default).
@@ -179,13 +182,30 @@ public final class NcursesScreen: Screen {
         let rendered = frame.cells.map(render)
         var keys = Set<ColorPairKey>()
         for cell in rendered { if let pair = cell.pair { keys.insert(pair) } }
+        let window = latent_stdscr()
+        // Out of fresh pair ids (after some 50 new truecolor frames): start
+        // the table over instead of redefining ids one by one, because ncurses
+        // scans the whole screen for every pair redefined (_nc_change_pair),
+        // ~1000 scans a frame. reset_color_pairs() asks for a clear-screen
+        // repaint; wredrawln instead marks every cell unknown, so the next
+        // update rewrites the screen in place, without a blank flash. Only
+        // where a frame fits the table many times over: an 8-colour
+        // terminal's 64 pairs keep recycling.
+        var rewriteAll = false
+        if pairs.capacity >= 1024, keys.count < pairs.capacity / 2, pairs.needsRecycling(keys) {
+            reset_color_pairs()
+            if let current = latentCurrentScreen() { clearok(current, false) }
+            _ = wredrawln(window, 0, Int32(frame.size.rows))
+            pairs.reset()
+            rewriteAll = true
+            pairTableRestarts += 1
+        }
         let assignment = pairs.assign(keys)
         for (id, key) in assignment.definitions {
             _ = init_extended_pair(id, key.foreground, key.background)
         }
 
-        let window = latent_stdscr()
-        let full = repaintAll || shown == nil || shownSize != frame.size
+        let full = repaintAll || rewriteAll || shown == nil || shownSize != frame.size
         if repaintAll { clearok(window, true) }
         let (bold, reverse, dim) = (latent_a_bold(), latent_a_reverse(), latent_a_dim())
         for row in 0..<frame.size.rows {

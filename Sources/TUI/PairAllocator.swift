@@ -76,6 +76,15 @@ public struct PairAllocator: Sendable {
         return Assignment(ids: ids, definitions: definitions)
     }
 
+    /// Whether `assign(keys)` would have to recycle ids, i.e. redefine
+    /// pairs that earlier frames used: more of the keys are new than fresh
+    /// ids remain.
+    public func needsRecycling(_ keys: Set<ColorPairKey>) -> Bool {
+        let available = capacity - Int(nextFresh)
+        guard keys.count > available else { return false }
+        return keys.lazy.filter { idOf[$0] == nil }.count > available
+    }
+
     /// Forgets every assignment (after the terminal's pairs were reset).
     public mutating func reset() {
         idOf = [:]; keyOf = [:]; lastFrame = [:]; nextFresh = 1

@@ -8,7 +8,7 @@ import TUI
 struct BrowseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "browse",
-        abstract: "Browse a checkpoint's latent directions in the terminal (the default command).",
+        abstract: "Browse a checkpoint's latent directions in the terminal.",
         discussion: """
         Shows z0, the current frame, a filmstrip of the walk, the directions with their scores and labels, \
         and the readouts. Keys: ←/→ step, ↑/↓ direction, +/− stride, m walk mode, d method, 0 back to z0, \
@@ -37,7 +37,7 @@ struct BrowseCommand: ParsableCommand {
     @Option(name: .customLong("max-stride"), help: "Largest stride ε_max (default: ½·E‖z‖ under the prior).")
     var maxStride: Float?
 
-    @Option(help: "Colours: auto, direct (24-bit), 256, 8 or none (default: auto; NO_COLOR gives none).")
+    @Option(help: "Colours: auto, direct (24-bit), 256, 8 or none (NO_COLOR also gives none).")
     var colors = "auto"
 
     @OptionGroup var threads: ThreadOptions

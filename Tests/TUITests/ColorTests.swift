@@ -87,6 +87,18 @@ final class ColorTests: XCTestCase {
         }
     }
 
+    func testNeedsRecyclingOnlyWhenNewKeysOutnumberTheFreshIds() {
+        var pairs = PairAllocator(capacity: 5)   // ids 1…4
+        let old = Set((0..<3).map { ColorPairKey(foreground: Int32($0), background: 0) })
+        _ = pairs.assign(old)
+        let one = ColorPairKey(foreground: 10, background: 0), two = ColorPairKey(foreground: 11, background: 0)
+        XCTAssertFalse(pairs.needsRecycling(old.union([one])), "one new key, one fresh id left")
+        XCTAssertTrue(pairs.needsRecycling(old.union([one, two])))
+        XCTAssertTrue(pairs.needsRecycling([one, two]), "ids of keys not in this frame are not fresh")
+        pairs.reset()
+        XCTAssertFalse(pairs.needsRecycling(old.union([one])))
+    }
+
     func testAFrameLargerThanThePairTableDegradesToDefault() {
         var pairs = PairAllocator(capacity: 3)
         let keys = Set((0..<5).map { ColorPairKey(foreground: Int32($0), background: 0) })

@@ -98,6 +98,37 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(tmux.standardError, "", "nothing written past the screen")
     }
 
+    /// The same walk on the shipped checkpoint (copied: exports land beside
+    /// the copy), with all four direction sets and DP-LaSE's F and C.
+    func testTheShippedCheckpoint() throws {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("checkpoints/shapes-wgangp.bin").path
+        guard FileManager.default.fileExists(atPath: shipped) else { throw XCTSkip("\(shipped) is not there") }
+        try FileManager.default.copyItem(atPath: shipped, toPath: folder.file("shipped.bin"))
+        try tmux.start(arguments: ["shipped.bin", "--seed", "7"])
+        var screen = try tmux.waitFor("the first frame") { Self.number(after: "feature Δ", in: $0) != nil }
+        XCTAssertTrue(screen.contains("32×32 · gaussian z∈R⁶⁴ · dplase k=8"), screen)
+        XCTAssertNotNil(Self.number(after: "learned", in: screen), "F is in the file: \(screen)")
+        let image0 = try XCTUnwrap(Self.number(after: "image Δ", in: screen))
+        for _ in 0..<3 { tmux.send("Right") }
+        screen = try tmux.waitFor("step +3") { $0.contains("step +3 ×") }
+        XCTAssertGreaterThan(try XCTUnwrap(Self.number(after: "image Δ", in: screen)), image0)
+        tmux.send("m")
+        tmux.send("m")
+        _ = try tmux.waitFor("the density-corrected walk") { $0.contains("readouts · density-corrected") }
+        for method in ["sefa", "pca", "random", "dplase"] {
+            tmux.send("d")
+            _ = try tmux.waitFor("the \(method) directions") { $0.contains("directions · \(method)") }
+        }
+        tmux.send("e")
+        screen = try tmux.waitFor("the export") { $0.contains("wrote walk_dplase_0_density_1/") }
+        let frame = try PNG.read(folder.file("walk_dplase_0_density_1/frame_008.png"))
+        XCTAssertEqual(frame.width, 32)
+        tmux.send("q")
+        XCTAssertEqual(try tmux.waitForExit(), 0)
+        XCTAssertTrue(Self.ttyRestored(tmux.statusLine), tmux.statusLine)
+    }
+
     func testEscQuitsAtOnceAndResizeRedraws() throws {
         let checkpoint = try TinyCheckpoint.make(methods: [.sefa], k: 2)
         try checkpoint.save(to: folder.file("tiny.bin"))

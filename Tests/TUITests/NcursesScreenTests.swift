@@ -118,6 +118,48 @@ final class NcursesScreenTests: XCTestCase {
         }
     }
 
+    /// When the pair table is used up (65 535 truecolor pairs: about 550
+    /// frames of 120 new colours here), the screen starts the table over
+    /// and rewrites every cell in place: no clear-screen (a blank flash),
+    /// every cell of that frame in its own colours, diffing intact after.
+    func testRunningOutOfPairsRewritesInPlaceWithoutClearing() throws {
+        let screen = try open(["TERM": "xterm-256color", "COLORTERM": "truecolor"])
+        defer { screen.close() }
+        guard screen.colorMode == .direct else { throw XCTSkip("no xterm-direct terminfo entry (ncurses-term)") }
+        func colour(_ k: Int) -> RGB { RGB(UInt8((k >> 16) & 255), UInt8((k >> 8) & 255), UInt8(k & 255)) }
+        var k = 4096
+        func frame() {
+            screen.clear()
+            for r in 0..<6 {
+                for c in 0..<20 {
+                    screen.putHalfBlock(row: r, col: c, top: colour(k), bottom: colour(k))
+                    k += 1
+                }
+            }
+        }
+        frame()
+        screen.flush()
+        _ = drain()
+        for n in 1..<560 {
+            frame()
+            screen.flush()
+            let out = drain(timeoutMilliseconds: 0)
+            XCTAssertFalse(out.contains("\u{1B}[2J"), "frame \(n) cleared the screen")
+            for j in (k - 120)..<k {
+                let c = colour(j)
+                guard out.contains("48:2::\(c.r):\(c.g):\(c.b)m") else {
+                    return XCTFail("frame \(n): cell colour \(c) missing")
+                }
+            }
+        }
+        XCTAssertEqual(screen.pairTableRestarts, 1, "559 × 120 new pairs fill 65 535 ids once")
+        // The same frame again: nothing to send.
+        k -= 120
+        frame()
+        screen.flush()
+        XCTAssertFalse(drain().contains("▀"), "an identical frame resends nothing after the table restarted")
+    }
+
     func testNoColorIsMonochrome() throws {
         let screen = try open(["TERM": "xterm-256color", "COLORTERM": "truecolor", "NO_COLOR": "1"])
         defer { screen.close() }
