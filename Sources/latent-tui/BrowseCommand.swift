@@ -22,14 +22,7 @@ struct BrowseCommand: ParsableCommand {
     @Option(help: "Direction set to start with (default: dplase when present, else the first in the file).")
     var method: String?
 
-    @Option(help: "Seed of z0 (default: from the clock; shown on screen).")
-    var seed: UInt64?
-
-    @Option(name: .customLong("z"), help: "Take z0 from this .npy file ([n, d] or [d]).")
-    var zFile: String?
-
-    @Option(help: "Row of --z to use.")
-    var row = 0
+    @OptionGroup var origin: OriginOptions
 
     @Option(help: "First stride ε (default: ε_max / 8).")
     var stride: Float?
@@ -43,9 +36,6 @@ struct BrowseCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
-        if zFile != nil && seed != nil { throw ValidationError("give --seed or --z, not both") }
-        if zFile == nil && row != 0 { throw ValidationError("--row needs --z") }
-        if row < 0 { throw ValidationError("--row must be ≥ 0") }
         if let stride, !(stride.isFinite && stride > 0) { throw ValidationError("--stride must be a positive number") }
         if let maxStride, !(maxStride.isFinite && maxStride > 0) {
             throw ValidationError("--max-stride must be a positive number")
@@ -72,9 +62,9 @@ struct BrowseCommand: ParsableCommand {
             }
             threads.apply()
             let ckpt = try Checkpoint.load(path: checkpoint)
-            let origin: BrowserOrigin = zFile.map { .file(path: $0, row: row) }
-                ?? .seed(seed ?? UInt64(Date().timeIntervalSince1970 * 1000) & 0xFFFF)
-            let (context, state) = try makeBrowser(checkpoint: ckpt, path: checkpoint, method: method, origin: origin,
+            let start: BrowserOrigin = origin.zFile.map { .file(path: $0, row: origin.row) }
+                ?? .seed(origin.seed ?? clockSeed() & 0xFFFF)
+            let (context, state) = try makeBrowser(checkpoint: ckpt, path: checkpoint, method: method, origin: start,
                                                    stride: stride, maxStride: maxStride)
             // Everything that can fail on input has been checked: only now
             // does the terminal change (and it is restored on every way out).

@@ -32,14 +32,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Steps n each way: frames −n…+n.")
     var steps: Int
 
-    @Option(help: "Seed of z0 (default: from the clock, recorded in walk.json).")
-    var seed: UInt64?
-
-    @Option(name: .customLong("z"), help: "Take z0 from this .npy file ([n, d] or [d]).")
-    var zFile: String?
-
-    @Option(help: "Row of --z to use.")
-    var row = 0
+    @OptionGroup var origin: OriginOptions
 
     @Flag(help: "Also write grid.png: every direction of the set, one row each.")
     var grid = false
@@ -62,9 +55,6 @@ struct ExportCommand: ParsableCommand {
         guard WalkMode(rawValue: mode) != nil else {
             throw ValidationError("--mode must be one of \(WalkMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if zFile != nil && seed != nil { throw ValidationError("give --seed or --z, not both") }
-        if zFile == nil && row != 0 { throw ValidationError("--row needs --z") }
-        if row < 0 { throw ValidationError("--row must be ≥ 0") }
         if steps < 0 { throw ValidationError("--steps must be ≥ 0") }
         if !stride.isFinite { throw ValidationError("--stride must be a finite number") }
     }
@@ -75,10 +65,10 @@ struct ExportCommand: ParsableCommand {
             guard let walkMode = WalkMode(rawValue: mode) else { return }  // validate() checked it
             let ckpt = try Checkpoint.load(path: checkpoint)
             let source: LatentSource
-            if let zFile {
-                source = .file(path: zFile, row: row)
+            if let zFile = origin.zFile {
+                source = .file(path: zFile, row: origin.row)
             } else {
-                source = .seed(seed ?? UInt64(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF)
+                source = .seed(origin.seed ?? clockSeed())
             }
             var request = ExportRequest(method: method, direction: direction, mode: walkMode, stride: stride,
                                         steps: steps, source: source, output: out)
@@ -87,16 +77,16 @@ struct ExportCommand: ParsableCommand {
             request.commandLine = CommandLine.arguments
             let result = try exportWalk(request, checkpoint: ckpt)
             for note in result.notes { printError("note: \(note)") }
-            let origin: String
+            let originText: String
             switch source {
-            case let .seed(s): origin = "seed \(s)"
-            case let .file(path, row): origin = "\(path) row \(row)"
-            case .vector: origin = "given z0"
+            case let .seed(s): originText = "seed \(s)"
+            case let .file(path, row): originText = "\(path) row \(row)"
+            case .vector: originText = "given z0"
             }
             let frames = result.record.frames.count
             let last = result.record.frames.last?.readouts
             print("wrote \(frames) frames of \(result.record.method) direction \(direction) (\(walkMode.title), "
-                  + "stride \(stride), z0 from \(origin)) to \(out)"
+                  + "stride \(stride), z0 from \(originText)) to \(out)"
                   + (last.map { String(format: " · last frame: feature Δ %.3g, image Δ %.3g", $0.featureChange, $0.imageChange) } ?? ""))
         }
     }

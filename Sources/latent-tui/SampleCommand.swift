@@ -39,7 +39,7 @@ struct SampleCommand: ParsableCommand {
         try reportingErrors {
             threads.apply()
             let ckpt = try Checkpoint.load(path: checkpoint)
-            let usedSeed = seed ?? UInt64(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF
+            let usedSeed = seed ?? clockSeed()
             let z = try latents(for: ckpt, seed: usedSeed)
             let asGrid = out.lowercased().hasSuffix(".png")
             try refuseOverwrite(out, force: force)

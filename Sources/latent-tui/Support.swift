@@ -93,3 +93,26 @@ struct ThreadOptions: ParsableArguments {
         setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 }
+
+/// A seed taken from the clock when the user gives none (always recorded or shown beside the output).
+func clockSeed() -> UInt64 {
+    UInt64(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF
+}
+
+/// `--seed S | --z F.npy [--row i]`: where a walk's z0 comes from (browse, export).
+struct OriginOptions: ParsableArguments {
+    @Option(help: "Seed of z0 (default: from the clock; shown and recorded).")
+    var seed: UInt64?
+
+    @Option(name: .customLong("z"), help: "Take z0 from this .npy file ([n, d] or [d]).")
+    var zFile: String?
+
+    @Option(help: "Row of --z to use.")
+    var row = 0
+
+    func validate() throws {
+        if zFile != nil && seed != nil { throw ValidationError("give --seed or --z, not both") }
+        if zFile == nil && row != 0 { throw ValidationError("--row needs --z") }
+        if row < 0 { throw ValidationError("--row must be ≥ 0") }
+    }
+}
