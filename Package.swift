@@ -55,6 +55,6 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
         .testTarget(name: "GANTests", dependencies: ["GAN", "TestSupport"]),
         .testTarget(name: "LatentTests", dependencies: ["Latent", "GAN", "TestSupport"]),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "TestSupport"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "GAN", "TestSupport"]),
     ]
 )

@@ -157,9 +157,11 @@ public func generatorImageShape(_ spec: NetworkSpec, file: String? = nil) throws
 /// `seed`, generated `batchSize` at a time and reduced to statistics at once,
 /// so memory stays flat) against `count` dataset images at the generator's
 /// size and value range (`data`: `shapes` or a PNG folder, which may give
-/// fewer: each of its images is used at most once).
+/// fewer: each of its images is used at most once). `drawImages` replaces
+/// the prior draw (rejection sampling passes its accepted samples).
 public func evaluateCheckpoint(_ checkpoint: Checkpoint, data: String, count n: Int, seed: UInt64,
                                batchSize: Int = 64, neighbours k: Int = 3, file: String? = nil,
+                               drawImages: ((_ count: Int, _ rng: inout RandomGenerator) throws -> Tensor)? = nil,
                                progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> EvaluationReport {
     guard n > k else {
         throw InputError(.badArgument, key: "--n", "is \(n); evaluation needs more than \(k) samples")
@@ -177,7 +179,7 @@ public func evaluateCheckpoint(_ checkpoint: Checkpoint, data: String, count n: 
     generated.reserveCapacity(n)
     while generated.count < n {
         let b = min(max(batchSize, 1), n - generated.count)
-        let images = checkpoint.generate(checkpoint.sampleLatents(b, using: &rng))
+        let images = try drawImages?(b, &rng) ?? checkpoint.generate(checkpoint.sampleLatents(b, using: &rng))
         generated += shapeStatistics(batch: images, valueRange: range)
         progress?(generated.count, n)
     }

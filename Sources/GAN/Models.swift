@@ -25,18 +25,23 @@ public enum Models {
     /// DCGAN generator: Linear(z → 16·C0, no bias) → unflatten [C0, 4, 4] → BN → ReLU, then per
     /// stage ConvTranspose2d(4, 2, 1, no bias) → BN → ReLU, last ConvTranspose2d(→ channels, bias) → Tanh.
     /// `mappingLayers` linear+leaky-relu pairs in front form a mapping network z → w.
+    /// `batchNorm: false` gives BEGAN's decoder-style generator: no normalisation, ELU activations.
     public static func dcganGenerator(latentDimension d: Int, imageSize: Int, width: Int, channels: Int = 3,
-                                      prior: Prior, mappingDepth: Int = 0) throws -> NetworkSpec {
+                                      prior: Prior, mappingDepth: Int = 0, batchNorm: Bool = true) throws -> NetworkSpec {
         let w = try widths(base: width, imageSize: imageSize)
         var layers: [LayerSpec] = []
         for _ in 0..<mappingDepth {
             layers += [.linear(inFeatures: d, outFeatures: d, bias: true), .leakyRelu(slope: 0.2)]
         }
-        layers += [.linear(inFeatures: d, outFeatures: 16 * w[0], bias: false), .unflatten(shape: [w[0], 4, 4]),
-                   .batchNorm(features: w[0], eps: 1e-5, spatial: true), .relu]
+        // Without batch norm the layers need their biases back.
+        func normalised(_ features: Int) -> [LayerSpec] {
+            batchNorm ? [.batchNorm(features: features, eps: 1e-5, spatial: true), .relu] : [.elu(alpha: 1)]
+        }
+        layers += [.linear(inFeatures: d, outFeatures: 16 * w[0], bias: !batchNorm), .unflatten(shape: [w[0], 4, 4])]
+            + normalised(w[0])
         for (cin, cout) in zip(w, w.dropFirst()) {
-            layers += [.convTranspose2d(inChannels: cin, outChannels: cout, kernel: 4, stride: 2, padding: 1, outputPadding: 0, bias: false),
-                       .batchNorm(features: cout, eps: 1e-5, spatial: true), .relu]
+            layers += [.convTranspose2d(inChannels: cin, outChannels: cout, kernel: 4, stride: 2, padding: 1, outputPadding: 0,
+                                        bias: !batchNorm)] + normalised(cout)
         }
         layers += [.convTranspose2d(inChannels: w.last!, outChannels: channels, kernel: 4, stride: 2, padding: 1, outputPadding: 0, bias: true),
                    .tanh]

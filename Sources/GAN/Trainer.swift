@@ -68,7 +68,8 @@ public final class Trainer {
         try config.validate()
         var rng = RandomGenerator(seed: config.seed)
         let gSpec = try Models.dcganGenerator(latentDimension: config.latentDimension, imageSize: config.imageSize,
-                                              width: config.width, prior: config.priorValue, mappingDepth: config.mappingDepth)
+                                              width: config.width, prior: config.priorValue, mappingDepth: config.mappingDepth,
+                                              batchNorm: config.generatorNorm != "none")
         let cSpec = config.objectiveValue == .began
             ? try Models.beganAutoencoder(imageSize: config.imageSize, width: config.width, hidden: config.beganHidden)
             : try Models.dcganCritic(imageSize: config.imageSize, width: config.width, dropout: config.dropout,

@@ -38,6 +38,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var pathLengthDecay: Float = 0.01
     /// Mapping network depth (linear + leaky ReLU pairs) in front of the generator.
     public var mappingDepth: Int = 0
+    /// Generator normalisation: "batch" (DCGAN, the default when nil) or
+    /// "none" (BEGAN's decoder style: ELU, no batch norm). Optional so that
+    /// records written before it existed still decode.
+    public var generatorNorm: String?
     public var dropout: Float = 0
     public var sampleEvery: Int = 500
     public var checkpointEvery: Int = 500
@@ -76,6 +80,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard criticSteps >= 1 else { throw bad("--n-critic", "must be positive") }
         guard learningRateCritic > 0, learningRateGenerator > 0 else { throw bad("--lr", "must be positive") }
         guard pathLengthWeight >= 0, pathLengthInterval >= 1 else { throw bad("--plr", "must be ≥ 0") }
+        guard generatorNorm == nil || generatorNorm == "batch" || generatorNorm == "none" else {
+            throw bad("--generator-norm", "must be batch or none")
+        }
         guard dropout >= 0, dropout < 1 else { throw bad("--dropout", "must be in [0, 1)") }
         guard sampleEvery >= 1, checkpointEvery >= 1 else { throw bad("--checkpoint-every", "must be positive") }
         _ = try Models.widths(base: width, imageSize: imageSize)

@@ -46,7 +46,18 @@ public struct DirectionSet: Sendable {
 /// Logistic head a·D(x) + b on the critic and the burn-in maximum logit (rejection sampling).
 public struct CriticCalibration: Sendable, Equatable {
     public var a: Float, b: Float, maxLogit: Float
-    public init(a: Float, b: Float, maxLogit: Float) { (self.a, self.b, self.maxLogit) = (a, b, maxLogit) }
+    /// How it was made (seed, image counts, accuracy): extra numeric keys of the JSON.
+    public var record: [String: Double]
+    public init(a: Float, b: Float, maxLogit: Float, record: [String: Double] = [:]) {
+        (self.a, self.b, self.maxLogit, self.record) = (a, b, maxLogit, record)
+    }
+
+    var metadataJSON: String {
+        var object: [String: Any] = record.filter { $0.value.isFinite }
+        (object["a"], object["b"], object["max_logit"]) = (Double(a), Double(b), Double(maxLogit))
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
 }
 
 /// A latent-tui checkpoint: a safetensors file with a generator spec and
@@ -141,7 +152,9 @@ public final class Checkpoint: @unchecked Sendable {
                   let m = (object["max_logit"] as? NSNumber)?.floatValue, a.isFinite, b.isFinite, m.isFinite else {
                 throw InputError(.badMetadata, file: name, key: "critic_calibration", "must be {\"a\": …, \"b\": …, \"max_logit\": …}")
             }
-            calibration = CriticCalibration(a: a, b: b, maxLogit: m)
+            let known: Set = ["a", "b", "max_logit"]
+            let record = object.filter { !known.contains($0.key) }.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+            calibration = CriticCalibration(a: a, b: b, maxLogit: m, record: record)
         }
         let interpreted: Set = ["format", "generator", "critic", "dplase.F", "dplase.C", "critic_calibration", "training"]
         let others = metadata.filter { !interpreted.contains($0.key) && !$0.key.hasPrefix("directions.") }
@@ -194,8 +207,7 @@ public final class Checkpoint: @unchecked Sendable {
             tensors.append(("directions.\(method)", set.directions))
         }
         if let calibration {
-            metadata["critic_calibration"] = String(format: "{\"a\": %.9g, \"b\": %.9g, \"max_logit\": %.9g}",
-                                                    calibration.a, calibration.b, calibration.maxLogit)
+            metadata["critic_calibration"] = calibration.metadataJSON
         }
         if let trainingRecord { metadata["training"] = trainingRecord }
         return (metadata, tensors)

@@ -79,6 +79,9 @@ public final class BrowserSession {
             return .render(makeRequest())
         case .newOrigin:
             z0 = latent(for: state.origin)
+            if state.origin.rejection, let sampler = context.rejectionSampler {
+                state.status += String(format: ", %.0f%% of proposals accepted so far", 100 * sampler.acceptanceRate)
+            }
             if let known = originOf[state.origin] {
                 originID = known
             } else {
@@ -195,7 +198,12 @@ public final class BrowserSession {
             return context.userOrigin?.z0 ?? Tensor.zeros([1, context.latentDimension])
         }
         var rng = RandomGenerator(seed: seed)
-        let z = withoutGrad { context.prior.sample(1, dimension: context.latentDimension, using: &rng) }
+        var z = withoutGrad { context.prior.sample(1, dimension: context.latentDimension, using: &rng) }
+        if origin.rejection, let sampler = context.rejectionSampler {
+            // Same seed, same accepted z: undo and redo return to it.
+            var drsRNG = RandomGenerator(seed: seed)
+            if let drawn = try? sampler.draw(1, using: &drsRNG, batchSize: 16) { z = drawn.latents }
+        }
         guard origin.truncation != 1 else { return z }
         // Truncation towards the prior's centre (0 for both priors).
         return Tensor(shape: [1, context.latentDimension], storage: z.storage.map { $0 * origin.truncation })
@@ -207,7 +215,7 @@ public final class BrowserSession {
         let direction = min(max(state.direction, 0), method.k - 1)
         let source: LatentSource
         if let seed = state.origin.seed {
-            source = state.origin.truncation == 1 ? .seed(seed) : .vector(z0)
+            source = state.origin.truncation == 1 && !state.origin.rejection ? .seed(seed) : .vector(z0)
         } else if let user = context.userOrigin {
             source = .file(path: user.path, row: user.row)
         } else {

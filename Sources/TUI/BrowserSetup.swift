@@ -1,4 +1,5 @@
 import Foundation
+import GAN
 import Latent
 import NN
 import Tensors
@@ -42,6 +43,8 @@ public struct BrowserContext: Sendable {
     public var maxStride: Float
     /// The folder `w`, `e`, `s`, `g` write into.
     public var outputFolder: String
+    /// Draws `r`'s z0 when the file has a calibrated logit critic.
+    public var rejectionSampler: RejectionSampler?
 
     public func method(named name: String) -> MethodInfo? { methods.first { $0.name == name } }
 }
@@ -117,14 +120,17 @@ public func makeBrowser(checkpoint: Checkpoint, path: String, method: String? = 
     let modes: [WalkMode] = checkpoint.correction == nil ? [.linear, .norm] : WalkMode.allCases
     let context = BrowserContext(checkpointPath: path, header: header, prior: checkpoint.prior, latentDimension: d,
                                  methods: methods, hasCorrection: checkpoint.correction != nil,
-                                 userOrigin: userOrigin, maxStride: limit, outputFolder: outputFolder)
+                                 userOrigin: userOrigin, maxStride: limit, outputFolder: outputFolder,
+                                 rejectionSampler: checkpoint.calibration == nil
+                                     ? nil : try? RejectionSampler(checkpoint: checkpoint, seed: 0, file: path))
     // The smallest stride is 1/1024 of ε_max: below that a 32-pixel frame no
     // longer changes, and 31 presses of − get there from the default.
     let limits = BrowserState.Limits(stride: (limit / 1024)...limit)
-    let state = BrowserState(
+    var state = BrowserState(
         methods: methods.map { m in .init(name: m.name, labels: paddedLabels(checkpoint.directionSets[m.name], k: m.k)) },
         methodIndex: methodIndex, stride: first, mode: .linear, availableModes: modes,
         origin: .init(seed: seed), limits: limits)
+    state.rejectionSampling = context.rejectionSampler != nil
     return (context, state)
 }
 

@@ -15,11 +15,15 @@ public struct BrowserState: Equatable, Sendable {
     }
 
     /// How the walk's z0 was made: drawn from the prior with `seed` and
-    /// truncation ψ, or (`seed == nil`) given by the user (`--z F.npy`).
+    /// truncation ψ (through rejection sampling when `rejection`), or
+    /// (`seed == nil`) given by the user (`--z F.npy`).
     public struct Origin: Hashable, Sendable {
         public var seed: UInt64?
         public var truncation: Float
-        public init(seed: UInt64?, truncation: Float = 1) { (self.seed, self.truncation) = (seed, truncation) }
+        public var rejection: Bool
+        public init(seed: UInt64?, truncation: Float = 1, rejection: Bool = false) {
+            (self.seed, self.truncation, self.rejection) = (seed, truncation, rejection)
+        }
     }
 
     /// What the text field is for.
@@ -81,6 +85,8 @@ public struct BrowserState: Equatable, Sendable {
     public var origin: Origin
     /// ψ for the next `r`; does not change the current z0.
     public var truncation: Float
+    /// `r` draws through discriminator rejection sampling (the file has a calibrated critic).
+    public var rejectionSampling = false
     public var playing: Bool
     /// +1 or −1: where the next playback tick goes.
     public var playDirection: Int
@@ -273,9 +279,10 @@ public func reduce(_ state: BrowserState, _ action: Action) -> (BrowserState, Ef
     case .newOrigin:
         s.pushUndo()
         let seed = s.origin.seed.map { $0 &+ 1 } ?? 0
-        s.origin = BrowserState.Origin(seed: seed, truncation: s.truncation)
+        s.origin = BrowserState.Origin(seed: seed, truncation: s.truncation, rejection: s.rejectionSampling)
         s.step = 0
         s.status = "new z0: seed \(seed)" + (s.truncation == 1 ? "" : ", ψ \(formatFixed(Double(s.truncation), decimals: 2))")
+            + (s.rejectionSampling ? " · DRS" : "")
         return (s, .newOrigin)
 
     case .togglePlay:

@@ -37,7 +37,7 @@ public struct KeyMap: Sendable {
         Binding(keys: [.char("m")], label: "m", action: .cycleMode, help: "walk: linear → norm → density"),
         Binding(keys: [.char("d")], label: "d", action: .cycleMethod, help: "next direction method"),
         Binding(keys: [.char("0")], label: "0", action: .returnToOrigin, help: "back to z0"),
-        Binding(keys: [.char("r")], label: "r", action: .newOrigin, help: "draw a new z0 (next seed)"),
+        Binding(keys: [.char("r")], label: "r", action: .newOrigin, help: "draw a new z0 (next seed; through DRS when calibrated)"),
         Binding(keys: [.char(" ")], label: "space", action: .togglePlay, help: "play / pause the walk"),
         Binding(keys: [.char("n")], label: "n", action: .nameDirection, help: "name the direction"),
         Binding(keys: [.char("t")], label: "t", action: .setTruncation, help: "truncation ψ for new z0"),

@@ -33,6 +33,8 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @OptionGroup var rejection: RejectionOptions
+
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -43,11 +45,56 @@ struct EvaluateCommand: ParsableCommand {
         try reportingErrors {
             threads.apply()
             let ckpt = try Checkpoint.load(path: checkpoint)
+            // Checked before the long plain evaluation so a missing calibration fails fast.
+            let sampler = rejection.drs ? try rejection.sampler(ckpt, seed: seed, file: checkpoint) : nil
             let progress = ProgressLine(total: n, label: "generating")
-            let report = try evaluateCheckpoint(ckpt, data: data, count: n, seed: seed, file: checkpoint) { done, _ in
-                progress.update(done)
+            let report = try evaluateCheckpoint(ckpt, data: data, count: n, seed: seed, file: checkpoint,
+                                                progress: { done, _ in progress.update(done) })
+            guard let sampler else {
+                print(json ? report.json : report.text)
+                return
             }
-            print(json ? report.json : report.text)
+            let drsProgress = ProgressLine(total: n, label: "generating with DRS")
+            let drsReport = try evaluateCheckpoint(ckpt, data: data, count: n, seed: seed, file: checkpoint,
+                                                   drawImages: { count, rng in try sampler.draw(count, using: &rng).images },
+                                                   progress: { done, _ in drsProgress.update(done) })
+            let comparison = RejectionComparison(plain: report, drs: drsReport, percentile: sampler.percentile,
+                                                 gamma: sampler.gamma, proposed: sampler.proposed, accepted: sampler.accepted)
+            print(json ? comparison.json : comparison.text)
         }
+    }
+}
+
+/// `evaluate --drs`: the figures without and with rejection sampling.
+struct RejectionComparison: Encodable {
+    let plain: EvaluationReport
+    let drs: EvaluationReport
+    let percentile: Double
+    let gamma: Double
+    let proposed: Int
+    let accepted: Int
+
+    var acceptanceRate: Double { proposed == 0 ? 0 : Double(accepted) / Double(proposed) }
+
+    var text: String {
+        func row(_ name: String, _ a: Float, _ b: Float, lowerIsBetter: Bool) -> String {
+            let better = lowerIsBetter ? b < a : b > a
+            return name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                + String(format: "%10.4f %10.4f %+10.4f", a, b, b - a) + (b == a ? "" : better ? "  better" : "  worse")
+        }
+        return [plain.text, "",
+                String(format: "rejection sampling: percentile %g, γ = %.4g, accepted %d of %d proposals (%.1f%%)",
+                       percentile, gamma, accepted, proposed, 100 * acceptanceRate),
+                "figure                          without   with DRS     change",
+                row("Fréchet distance", plain.frechet, drs.frechet, lowerIsBetter: true),
+                row("precision", plain.precision, drs.precision, lowerIsBetter: false),
+                row("recall", plain.recall, drs.recall, lowerIsBetter: false),
+                row("clean shapes", plain.cleanFraction, drs.cleanFraction, lowerIsBetter: false)].joined(separator: "\n")
+    }
+
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 }

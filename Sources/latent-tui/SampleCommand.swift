@@ -27,10 +27,13 @@ struct SampleCommand: ParsableCommand {
     @Flag(help: "Overwrite an existing output.")
     var force = false
 
+    @OptionGroup var rejection: RejectionOptions
+
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
         if let n, n <= 0 { throw ValidationError("--n must be positive") }
+        if rejection.drs && zFile != nil { throw ValidationError("--drs draws its own latents; give --seed, not --z") }
         if zFile != nil && seed != nil { throw ValidationError("give --seed or --z, not both") }
         if zFile == nil && n == nil { throw ValidationError("give --n (or --z with latents)") }
     }
@@ -40,12 +43,24 @@ struct SampleCommand: ParsableCommand {
             threads.apply()
             let ckpt = try Checkpoint.load(path: checkpoint)
             let usedSeed = seed ?? clockSeed()
-            let z = try latents(for: ckpt, seed: usedSeed)
             let asGrid = out.lowercased().hasSuffix(".png")
             try refuseOverwrite(out, force: force)
-            let images = renderImages(ckpt, z)
+            let z: Tensor, images: [RGBImage]
+            var drs: SampleRecord.Rejection?
+            if rejection.drs {
+                let sampler = try rejection.sampler(ckpt, seed: usedSeed, file: checkpoint)
+                var rng = RandomGenerator(seed: usedSeed)
+                let drawn = try sampler.draw(n ?? 1, using: &rng)
+                (z, images) = (drawn.latents, rgbImages(from: drawn.images, valueRange: ckpt.valueRange))
+                drs = .init(percentile: sampler.percentile, epsilon: sampler.epsilon, gamma: sampler.gamma,
+                            proposed: sampler.proposed, accepted: sampler.accepted)
+                print(sampler.summary)
+            } else {
+                z = try latents(for: ckpt, seed: usedSeed)
+                images = renderImages(ckpt, z)
+            }
             let record = SampleRecord(command: CommandLine.arguments, checkpoint: checkpoint,
-                                      seed: zFile == nil ? usedSeed : nil, zFile: zFile, count: z.shape[0])
+                                      seed: zFile == nil ? usedSeed : nil, zFile: zFile, count: z.shape[0], drs: drs)
             if asGrid {
                 let parent = (out as NSString).deletingLastPathComponent
                 if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
@@ -105,9 +120,21 @@ struct SampleRecord: Encodable {
     let seed: UInt64?
     let zFile: String?
     let count: Int
+    /// Rejection sampling's settings and counts, with `--drs`.
+    var drs: Rejection?
+
+    struct Rejection: Encodable {
+        let percentile: Double
+        let epsilon: Double
+        let gamma: Double
+        let proposed: Int
+        let accepted: Int
+    }
 
     var seedText: String { seed.map { "seed \($0)" } ?? "latents from \(zFile ?? "?")" }
-    var summary: String { "checkpoint=\(checkpoint) \(seedText) n=\(count)" }
+    var summary: String {
+        "checkpoint=\(checkpoint) \(seedText) n=\(count)" + (drs.map { " drs-percentile=\($0.percentile)" } ?? "")
+    }
 }
 
 /// Refuses to replace an existing output the user named unless --force.

@@ -48,6 +48,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Mapping network depth z → w in front of the generator.")
     var mapping = 0
 
+    @Option(help: "Generator normalisation: batch (DCGAN) or none (BEGAN's decoder style, ELU).")
+    var generatorNorm: String?
+
     @Option(help: "Critic steps per generator step (default: the objective's).")
     var nCritic: Int?
 
@@ -109,6 +112,7 @@ struct TrainCommand: ParsableCommand {
         config.seed = seed
         config.pathLengthWeight = plr
         config.mappingDepth = mapping
+        config.generatorNorm = generatorNorm
         if let nCritic { config.criticSteps = nCritic }
         if let lr { (config.learningRateCritic, config.learningRateGenerator) = (lr, lr) }
         if let gpLambda { config.gradientPenalty = gpLambda }

@@ -163,10 +163,10 @@ final class EvaluationTests: XCTestCase {
 
     func testEvaluateCheckpointAgainstShapes() throws {
         var calls: [Int] = []
-        let report = try evaluateCheckpoint(tinyCheckpoint(), data: "shapes", count: 70, seed: 3, batchSize: 32) { done, total in
+        let report = try evaluateCheckpoint(tinyCheckpoint(), data: "shapes", count: 70, seed: 3, batchSize: 32, progress: { done, total in
             XCTAssertEqual(total, 70)
             calls.append(done)
-        }
+        })
         XCTAssertEqual(calls, [32, 64, 70])
         XCTAssertEqual(report.generatedCount, 70)
         XCTAssertEqual(report.realCount, 70)

@@ -1,4 +1,5 @@
 import Foundation
+import GAN
 import Imaging
 import Latent
 import NN
@@ -190,6 +191,30 @@ final class BrowserSessionTests: XCTestCase {
         press(.undo, session, engine)
         var rng7 = RandomGenerator(seed: 7)
         XCTAssertEqual(session.z0.storage, checkpoint.sampleLatents(1, using: &rng7).storage)
+    }
+
+    func testNewOriginGoesThroughRejectionSamplingWhenTheCriticIsCalibrated() throws {
+        let checkpoint = try TinyCheckpoint.make()
+        var rng = RandomGenerator(seed: 5)
+        checkpoint.critic = Network(spec: try Models.dcganCritic(imageSize: 16, width: 8), initializeWith: &rng)
+        checkpoint.calibration = CriticCalibration(a: 40, b: 0, maxLogit: 0)
+        let folder = TemporaryFolder()
+        let (session, engine) = try makeSession(checkpoint, folder: folder)
+        XCTAssertTrue(session.state.rejectionSampling)
+        start(session, engine)
+        press(.newOrigin, session, engine)
+        XCTAssertEqual(session.state.origin, BrowserState.Origin(seed: 8, rejection: true))
+        XCTAssertTrue(session.state.status.contains("DRS"), session.state.status)
+        XCTAssertTrue(session.state.status.contains("accepted"), session.state.status)
+        // The same draw as a fresh sampler makes from seed 8.
+        let sampler = try RejectionSampler(checkpoint: checkpoint, seed: 0)
+        var drawRNG = RandomGenerator(seed: 8)
+        XCTAssertEqual(session.z0.storage, try sampler.draw(1, using: &drawRNG, batchSize: 16).latents.storage)
+
+        // Without a calibration `r` is the plain prior draw.
+        checkpoint.calibration = nil
+        let (plain, _) = try makeSession(checkpoint, folder: folder)
+        XCTAssertFalse(plain.state.rejectionSampling)
     }
 
     func testCompareRendersTheAvailableModesAndExplainsTheMissingOne() throws {
