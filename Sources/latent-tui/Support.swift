@@ -49,12 +49,15 @@ final class ProgressLine {
     let label: String
     let interactive: Bool
     let start = Date()
+    /// Work done before this line started (a resumed run): not part of the rate.
+    let initial: Int
     private var lastPrint = Date.distantPast
     private let plainInterval: TimeInterval
 
-    init(total: Int, label: String, plainInterval: TimeInterval = 10) {
+    init(total: Int, label: String, initial: Int = 0, plainInterval: TimeInterval = 10) {
         self.total = max(total, 1)
         self.label = label
+        self.initial = initial
         let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
         interactive = isatty(STDERR_FILENO) == 1 && term != "dumb" && !term.isEmpty
         self.plainInterval = plainInterval
@@ -67,7 +70,7 @@ final class ProgressLine {
         guard force || done == total || now.timeIntervalSince(lastPrint) >= minimumGap else { return }
         lastPrint = now
         let elapsed = now.timeIntervalSince(start)
-        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let rate = elapsed > 0 ? Double(max(done - initial, 0)) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let line = String(format: "%@ %d/%d  %.2f it/s  ETA %@  %@", label, done, total, rate,
                           Self.duration(eta), figures)

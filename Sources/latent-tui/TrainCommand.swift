@@ -169,7 +169,7 @@ struct TrainCommand: ParsableCommand {
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
         let deadline = minutes.map { Date().addingTimeInterval($0 * 60) }
-        let progress = ProgressLine(total: config.steps, label: "train \(config.objective)")
+        let progress = ProgressLine(total: config.steps, label: "train \(config.objective)", initial: trainer.step)
         print("training \(config.objective) on \(config.data) at \(config.imageSize) px, step \(trainer.step) of \(config.steps), seed \(config.seed) → \(out)")
 
         func writeLossPlot() throws {
