@@ -32,11 +32,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Seed of the latent and dataset draws.")
     var seed: UInt64 = 1
 
-    @Option(help: "Write the result here instead of updating CKPT.")
-    var out: String?
-
-    @Flag(help: "Replace an existing --out file.")
-    var force = false
+    @OptionGroup var target: UpdateTarget
 
     @OptionGroup var threads: ThreadOptions
 
@@ -49,9 +45,7 @@ struct CalibrateCommand: ParsableCommand {
         try reportingErrors {
             threads.apply()
             let ckpt = try Checkpoint.load(path: checkpoint)
-            if let out, out != checkpoint, !force, FileManager.default.fileExists(atPath: out) {
-                throw InputError(.badArgument, file: out, key: "--out", "already exists; choose another file or add --force")
-            }
+            try target.checkWritable(updating: checkpoint)
             _ = try logitCritic(of: ckpt, file: checkpoint)
             let (_, size) = try generatorImageShape(ckpt.generator.spec, file: checkpoint)
             let dataset = try openDataset(data, imageSize: size, seed: seed, valueRange: ckpt.valueRange)
@@ -60,11 +54,31 @@ struct CalibrateCommand: ParsableCommand {
             calibration.record = ["seed": Double(seed), "n": Double(report.realCount), "burn_in": Double(burnIn),
                                   "accuracy": Double(report.accuracy), "log_loss": Double(report.logLoss)]
             ckpt.calibration = calibration
-            let target = out ?? checkpoint
-            try ckpt.save(to: target, keepBackup: out == nil)
+            let written = try target.save(ckpt, updating: checkpoint)
             print(report.text)
-            print("wrote critic_calibration to \(target)" + (out == nil ? " (previous kept as \(checkpoint).bak)" : ""))
+            print("wrote critic_calibration to \(written)")
         }
+    }
+}
+
+/// `--out NEW [--force]` of the commands that otherwise rewrite CKPT in place (keeping `CKPT.bak`).
+struct UpdateTarget: ParsableArguments {
+    @Option(help: "Write the result here instead of updating CKPT.")
+    var out: String?
+
+    @Flag(help: "Replace an existing --out file.")
+    var force = false
+
+    func checkWritable(updating checkpoint: String) throws {
+        if let out, out != checkpoint, !force, FileManager.default.fileExists(atPath: out) {
+            throw InputError(.badArgument, file: out, key: "--out", "already exists; choose another file or add --force")
+        }
+    }
+
+    /// Saves and says where: "NEW", or "CKPT (previous kept as CKPT.bak)".
+    func save(_ ckpt: Checkpoint, updating checkpoint: String) throws -> String {
+        try ckpt.save(to: out ?? checkpoint, keepBackup: out == nil)
+        return out ?? "\(checkpoint) (previous kept as \(checkpoint).bak)"
     }
 }
 

@@ -44,11 +44,7 @@ struct DiscoverCommand: ParsableCommand {
     @Option(help: "Seed of every random draw.")
     var seed: UInt64 = 1
 
-    @Option(help: "Write the result here instead of updating CKPT.")
-    var out: String?
-
-    @Flag(help: "Replace an existing --out file.")
-    var force = false
+    @OptionGroup var target: UpdateTarget
 
     @OptionGroup var threads: ThreadOptions
 
@@ -68,9 +64,7 @@ struct DiscoverCommand: ParsableCommand {
             threads.apply()
             guard let chosen = DirectionMethod(rawValue: method) else { return }  // validate() checked it
             let ckpt = try Checkpoint.load(path: checkpoint)
-            if let out, out != checkpoint, !force, FileManager.default.fileExists(atPath: out) {
-                throw InputError(.badArgument, file: out, key: "--out", "already exists; choose another file or add --force")
-            }
+            try target.checkWritable(updating: checkpoint)
             var options = DiscoveryOptions()
             (options.k, options.layer, options.seed, options.samples) = (k, layer, seed, samples)
             options.dplase.steps = steps
@@ -82,12 +76,10 @@ struct DiscoverCommand: ParsableCommand {
             let set = try discoverDirections(chosen, in: ckpt, options: options, file: checkpoint) { report in
                 progress.update(report.step, report.losses?.summary ?? "")
             }
-            let target = out ?? checkpoint
-            try ckpt.save(to: target, keepBackup: out == nil)
+            let written = try target.save(ckpt, updating: checkpoint)
             let scores = set.scores.prefix(8).map { String(format: "%.3g", $0) }.joined(separator: " ")
             let named = set.labels.contains { !$0.isEmpty } ? " · labels: " + set.labels.joined(separator: ", ") : ""
-            print("wrote \(set.k) \(chosen.title) directions (layer \(set.layer), seed \(seed)) to \(target)"
-                  + (out == nil ? " (previous kept as \(checkpoint).bak)" : "")
+            print("wrote \(set.k) \(chosen.title) directions (layer \(set.layer), seed \(seed)) to \(written)"
                   + " · scores: \(scores)\(set.k > 8 ? " …" : "")\(named)")
         }
     }

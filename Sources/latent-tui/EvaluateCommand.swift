@@ -58,8 +58,7 @@ struct EvaluateCommand: ParsableCommand {
             let drsReport = try evaluateCheckpoint(ckpt, data: data, count: n, seed: seed, file: checkpoint,
                                                    drawImages: { count, rng in try sampler.draw(count, using: &rng).images },
                                                    progress: { done, _ in drsProgress.update(done) })
-            let comparison = RejectionComparison(plain: report, drs: drsReport, percentile: sampler.percentile,
-                                                 gamma: sampler.gamma, proposed: sampler.proposed, accepted: sampler.accepted)
+            let comparison = RejectionComparison(plain: report, drs: drsReport, rejection: .init(sampler))
             print(json ? comparison.json : comparison.text)
         }
     }
@@ -69,12 +68,7 @@ struct EvaluateCommand: ParsableCommand {
 struct RejectionComparison: Encodable {
     let plain: EvaluationReport
     let drs: EvaluationReport
-    let percentile: Double
-    let gamma: Double
-    let proposed: Int
-    let accepted: Int
-
-    var acceptanceRate: Double { proposed == 0 ? 0 : Double(accepted) / Double(proposed) }
+    let rejection: SampleRecord.Rejection
 
     var text: String {
         func row(_ name: String, _ a: Float, _ b: Float, lowerIsBetter: Bool) -> String {
@@ -84,7 +78,8 @@ struct RejectionComparison: Encodable {
         }
         return [plain.text, "",
                 String(format: "rejection sampling: percentile %g, γ = %.4g, accepted %d of %d proposals (%.1f%%)",
-                       percentile, gamma, accepted, proposed, 100 * acceptanceRate),
+                       rejection.percentile, rejection.gamma, rejection.accepted, rejection.proposed,
+                       100 * rejection.acceptanceRate),
                 "figure                          without   with DRS     change",
                 row("Fréchet distance", plain.frechet, drs.frechet, lowerIsBetter: true),
                 row("precision", plain.precision, drs.precision, lowerIsBetter: false),

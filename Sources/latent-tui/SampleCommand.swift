@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GAN
 import Imaging
 import NN
 import Tensors
@@ -52,8 +53,7 @@ struct SampleCommand: ParsableCommand {
                 var rng = RandomGenerator(seed: usedSeed)
                 let drawn = try sampler.draw(n ?? 1, using: &rng)
                 (z, images) = (drawn.latents, rgbImages(from: drawn.images, valueRange: ckpt.valueRange))
-                drs = .init(percentile: sampler.percentile, epsilon: sampler.epsilon, gamma: sampler.gamma,
-                            proposed: sampler.proposed, accepted: sampler.accepted)
+                drs = .init(sampler)
                 print(sampler.summary)
             } else {
                 z = try latents(for: ckpt, seed: usedSeed)
@@ -129,6 +129,13 @@ struct SampleRecord: Encodable {
         let gamma: Double
         let proposed: Int
         let accepted: Int
+
+        init(_ sampler: RejectionSampler) {
+            (percentile, epsilon, gamma) = (sampler.percentile, sampler.epsilon, sampler.gamma)
+            (proposed, accepted) = (sampler.proposed, sampler.accepted)
+        }
+
+        var acceptanceRate: Double { proposed == 0 ? 0 : Double(accepted) / Double(proposed) }
     }
 
     var seedText: String { seed.map { "seed \($0)" } ?? "latents from \(zFile ?? "?")" }

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import Foundation
+import Tensors
+import GAN
 import Imaging
 import Latent
 import NN
@@ -192,21 +194,71 @@ final class EndToEndTests: XCTestCase {
     func testStandardOutputThatIsNotATerminalExits2WithAHint() throws {
         let checkpoint = try TinyCheckpoint.make(methods: [.sefa], k: 2)
         try checkpoint.save(to: folder.file("tiny.bin"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tmux.binary)
-        process.arguments = [folder.file("tiny.bin")]
-        let (stdout, stderr) = (Pipe(), Pipe())
-        (process.standardOutput, process.standardError) = (stdout, stderr)
-        try process.run()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 2)
-        XCTAssertEqual(errors, "error: standard output is not a terminal: use `latent-tui export` to write frames\n")
-        XCTAssertTrue(output.isEmpty, "no escape codes into the pipe")
+        let run = try runCommand([folder.file("tiny.bin")])
+        XCTAssertEqual(run.status, 2)
+        XCTAssertEqual(run.errors, "error: standard output is not a terminal: use `latent-tui export` to write frames\n")
+        XCTAssertTrue(run.output.isEmpty, "no escape codes into the pipe")
+    }
+
+    /// calibrate → sample --drs → the browser's r through DRS; BEGAN-style critics refused.
+    func testRejectionSamplingFromTheCommandLineAndTheBrowser() throws {
+        let checkpoint = try TinyCheckpoint.make(methods: [.sefa], k: 2)
+        var rng = RandomGenerator(seed: 4)
+        checkpoint.critic = Network(spec: try Models.dcganCritic(imageSize: 16, width: 8), initializeWith: &rng)
+        try checkpoint.save(to: folder.file("tiny.bin"))
+
+        var run = try runCommand(["sample", "tiny.bin", "--n", "4", "--seed", "3", "--drs", "--out", "early"])
+        XCTAssertEqual(run.status, 2)
+        XCTAssertEqual(run.errors, "error: tiny.bin: critic_calibration: the critic is not calibrated; "
+                           + "run `latent-tui calibrate tiny.bin --data shapes` first\n")
+
+        run = try runCommand(["calibrate", "tiny.bin", "--n", "64", "--burn-in", "64", "--seed", "2"])
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertTrue(run.output.contains("wrote critic_calibration to tiny.bin (previous kept as tiny.bin.bak)"), run.output)
+        XCTAssertNotNil(try Checkpoint.load(path: folder.file("tiny.bin")).calibration)
+
+        run = try runCommand(["sample", "tiny.bin", "--n", "4", "--seed", "3", "--drs", "--out", "drs"])
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertTrue(run.output.contains("DRS: accepted 4 of"), run.output)
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("drs/sample.json"))))
+        let drs = try XCTUnwrap((record as? [String: Any])?["drs"] as? [String: Any])
+        XCTAssertEqual(drs["accepted"] as? Int, 4)
+        XCTAssertEqual(try NPY.read(path: folder.file("drs/z.npy")).shape, [4, TinyCheckpoint.latentDimension])
+
+        try tmux.start(arguments: ["tiny.bin", "--seed", "5"])
+        _ = try tmux.waitFor("the first frame") { Self.number(after: "feature Δ", in: $0) != nil }
+        tmux.send("r")
+        let screen = try tmux.waitFor("a DRS draw") { $0.contains("new z0: seed 6 · DRS") }
+        XCTAssertTrue(screen.contains("of proposals accepted so far"), screen)
+        tmux.send("q")
+        XCTAssertEqual(try tmux.waitForExit(), 0)
+
+        checkpoint.critic = Network(spec: try Models.beganAutoencoder(imageSize: 16, width: 8, hidden: 4), initializeWith: &rng)
+        try checkpoint.save(to: folder.file("began.bin"))
+        run = try runCommand(["calibrate", "began.bin"])
+        XCTAssertEqual(run.status, 2)
+        XCTAssertTrue(run.errors.contains("BEGAN's autoencoder critic has none"), run.errors)
+        XCTAssertEqual(run.errors.split(separator: "\n").count, 1)
     }
 
     // MARK: helpers
+
+    /// Runs the binary in the test folder without a terminal.
+    func runCommand(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tmux.binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
+        process.environment = ProcessInfo.processInfo.environment.merging(["OPENBLAS_NUM_THREADS": "1"]) { $1 }
+        let (stdout, stderr) = (Pipe(), Pipe())
+        (process.standardOutput, process.standardError) = (stdout, stderr)
+        try process.run()
+        // stdout first, then stderr: the commands used here write far less than a pipe holds to stderr.
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    }
 
     /// `latent-tui` in the products folder that holds this test binary.
     static var binary: String? {
