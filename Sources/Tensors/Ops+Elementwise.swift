@@ -42,6 +42,23 @@ extension Tensor {
                     } else if a.count == 1 {
                         let va = pa[0]
                         for i in 0..<total { buffer[i] = f(va, pb[i]) }
+                    } else if a.shape == shape, let (outer, extent, inner) = Shapes.singleAxisBroadcast(b.shape, to: shape) {
+                        // Per-channel operands ([1, C, 1, 1] against [N, C, H, W]): batch norm's pattern.
+                        var i = 0
+                        for _ in 0..<outer {
+                            for k in 0..<extent {
+                                let vb = pb[k]
+                                for _ in 0..<inner { buffer[i] = f(pa[i], vb); i += 1 }
+                            }
+                        }
+                    } else if b.shape == shape, let (outer, extent, inner) = Shapes.singleAxisBroadcast(a.shape, to: shape) {
+                        var i = 0
+                        for _ in 0..<outer {
+                            for k in 0..<extent {
+                                let va = pa[k]
+                                for _ in 0..<inner { buffer[i] = f(va, pb[i]); i += 1 }
+                            }
+                        }
                     } else {
                         let sa = Shapes.broadcastStrides(a.shape, to: shape)
                         let sb = Shapes.broadcastStrides(b.shape, to: shape)

@@ -40,6 +40,22 @@ enum Shapes {
     }
 }
 
+extension Shapes {
+    /// When `small` broadcasts to `shape` along exactly one axis (every other
+    /// extent 1, after left-padding), the split of `shape` around that axis.
+    static func singleAxisBroadcast(_ small: [Int], to shape: [Int]) -> (outer: Int, extent: Int, inner: Int)? {
+        guard small.count <= shape.count else { return nil }
+        let padded = [Int](repeating: 1, count: shape.count - small.count) + small
+        var axis: Int?
+        for (k, extent) in padded.enumerated() where extent != 1 {
+            guard extent == shape[k], axis == nil else { return nil }
+            axis = k
+        }
+        guard let axis else { return nil }
+        return (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))
+    }
+}
+
 /// Visits every index of `shape` in row-major order, passing the matching
 /// offsets into up to two strided operands. The innermost axis runs as a
 /// plain loop so the closure inlines into it.

@@ -32,7 +32,9 @@ final class GradientTests: XCTestCase {
     }
 
     func testBroadcastingArithmetic() {
-        let pairs: [([Int], [Int])] = [([2, 3], [2, 3]), ([2, 3], [3]), ([2, 1, 4], [3, 1]), ([4], []), ([], [2, 2])]
+        // Includes the per-channel fast path both ways round ([1, C, 1, 1] and [C, 1, 1] against [N, C, H, W]).
+        let pairs: [([Int], [Int])] = [([2, 3], [2, 3]), ([2, 3], [3]), ([2, 1, 4], [3, 1]), ([4], []), ([], [2, 2]),
+                                       ([2, 3, 2, 2], [1, 3, 1, 1]), ([3, 1, 1], [2, 3, 2, 2]), ([2, 3], [2, 1])]
         for (sa, sb) in pairs {
             let a = randomTensor(sa, seed: 1), b = positive(sb, seed: 2)
             checkBinary("add \(sa) \(sb)", a, b, +)
@@ -40,6 +42,17 @@ final class GradientTests: XCTestCase {
             checkBinary("mul \(sa) \(sb)", a, b, *)
             checkBinary("div \(sa) \(sb)", a, b, /)
         }
+    }
+
+    func testPerChannelBroadcastMatchesTheGeneralLoop() {
+        let x = randomTensor([2, 3, 2, 2], seed: 3), c = randomTensor([1, 3, 1, 1], seed: 4)
+        // The general path: expand the channel operand to full size first.
+        let full = Tensor(shape: x.shape, storage: (0..<x.count).map { c.storage[($0 / 4) % 3] })
+        XCTAssertEqual((x * c).storage, (x * full).storage)
+        XCTAssertEqual((c - x).storage, (full - x).storage)
+        let rows = randomTensor([3, 1], seed: 5), wide = randomTensor([3, 5], seed: 6)
+        let rowsFull = Tensor(shape: [3, 5], storage: (0..<15).map { rows.storage[$0 / 5] })
+        XCTAssertEqual((wide / rows).storage, (wide / rowsFull).storage)
     }
 
     func testScalarArithmetic() {
