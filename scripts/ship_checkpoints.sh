@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Copies trained checkpoints into checkpoints/, gives them directions from every
-# method, and renders the README's figures into assets/.
+# method and a calibrated critic (for --drs), and renders the README's figures into assets/.
 #   scripts/ship_checkpoints.sh RUN_CKPT NAME [dplase-steps]
 # e.g. scripts/ship_checkpoints.sh runs/wgangp/shapes-wgangp.bin shapes-wgangp 1000
 # The .state file is copied too, so training can continue with --resume.
@@ -16,6 +16,9 @@ cp "$SRC.state" "$CKPT.state"
 for method in dplase sefa pca random; do
     "$BIN" discover "$CKPT" --method "$method" --k 8 --seed 1 --steps "$STEPS"
 done
+# Rejection sampling needs a critic with a logit (BEGAN's autoencoder has none).
+"$BIN" calibrate "$CKPT" --data shapes --n 2048 --burn-in 4096 --seed 1 \
+    || echo "no DRS calibration for $NAME: its critic has no logit"
 rm -f "$CKPT.bak"
 "$BIN" sample "$CKPT" --n 64 --seed 1 --out "$ROOT/assets/$NAME-samples.png" --force
 tmp=$(mktemp -d)

@@ -12,6 +12,6 @@ struct LatentTUI: ParsableCommand {
         (DP-LaSE, SeFa, PCA) and walks them. Checkpoints are safetensors files.
         """,
         version: version,
-        subcommands: [BrowseCommand.self, InfoCommand.self, SampleCommand.self, TrainCommand.self, EvaluateCommand.self, CalibrateCommand.self, AblationCommand.self, DiscoverCommand.self, ExportCommand.self],
+        subcommands: [BrowseCommand.self, InfoCommand.self, SampleCommand.self, TrainCommand.self, EvaluateCommand.self, DiscoverCommand.self, ExportCommand.self, CalibrateCommand.self, AblationCommand.self, DatasetCommand.self],
         defaultSubcommand: BrowseCommand.self)
 }
