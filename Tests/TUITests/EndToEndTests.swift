@@ -40,10 +40,8 @@ final class EndToEndTests: XCTestCase {
     func testStepStrideModeMethodExportAndQuit() throws {
         let checkpoint = try TinyCheckpoint.make(methods: [.dplase, .sefa], k: 3, dplaseSteps: 5)
         try checkpoint.save(to: folder.file("tiny.bin"))
-        try tmux.start(arguments: ["tiny.bin", "--seed", "5"])
-
         // The first draw has placeholders; the frames and readouts follow.
-        var screen = try tmux.waitFor("the first frame") { Self.number(after: "feature Δ", in: $0) != nil }
+        var screen = try startBrowser(["tiny.bin", "--seed", "5"])
         XCTAssertTrue(screen.contains("latent-tui · tiny.bin · 16×16 · gaussian z∈R⁸ · dplase k=3"), screen)
         XCTAssertTrue(screen.contains("readouts · linear"), screen)
         XCTAssertEqual(Self.number(after: "feature Δ", in: screen), 0)
@@ -107,8 +105,7 @@ final class EndToEndTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("checkpoints/shapes-wgangp.bin").path
         guard FileManager.default.fileExists(atPath: shipped) else { throw XCTSkip("\(shipped) is not there") }
         try FileManager.default.copyItem(atPath: shipped, toPath: folder.file("shipped.bin"))
-        try tmux.start(arguments: ["shipped.bin", "--seed", "7"])
-        var screen = try tmux.waitFor("the first frame") { Self.number(after: "feature Δ", in: $0) != nil }
+        var screen = try startBrowser(["shipped.bin", "--seed", "7"])
         XCTAssertTrue(screen.contains("32×32 · gaussian z∈R⁶⁴ · dplase k=8"), screen)
         XCTAssertNotNil(Self.number(after: "learned", in: screen), "F is in the file: \(screen)")
         let image0 = try XCTUnwrap(Self.number(after: "image Δ", in: screen))
@@ -134,8 +131,7 @@ final class EndToEndTests: XCTestCase {
     func testEscQuitsAtOnceAndResizeRedraws() throws {
         let checkpoint = try TinyCheckpoint.make(methods: [.sefa], k: 2)
         try checkpoint.save(to: folder.file("tiny.bin"))
-        try tmux.start(arguments: ["tiny.bin", "--seed", "1"])
-        _ = try tmux.waitFor("the first frame") { Self.number(after: "feature Δ", in: $0) != nil }
+        try startBrowser(["tiny.bin", "--seed", "1"])
         tmux.resize(cols: 60, rows: 20)
         _ = try tmux.waitFor("the too-small message") { $0.contains("terminal too small: need 80×24, have 60×20") }
         tmux.resize(cols: 100, rows: 30)
@@ -149,8 +145,7 @@ final class EndToEndTests: XCTestCase {
     func testCtrlCExits130WithTheTerminalRestored() throws {
         let checkpoint = try TinyCheckpoint.make(methods: [.sefa], k: 2)
         try checkpoint.save(to: folder.file("tiny.bin"))
-        try tmux.start(arguments: ["tiny.bin", "--seed", "1"])
-        _ = try tmux.waitFor("the first frame") { Self.number(after: "feature Δ", in: $0) != nil }
+        try startBrowser(["tiny.bin", "--seed", "1"])
         tmux.send("C-c")
         XCTAssertEqual(try tmux.waitForExit(), 130)
         XCTAssertTrue(Self.ttyRestored(tmux.statusLine), tmux.statusLine)
@@ -160,8 +155,7 @@ final class EndToEndTests: XCTestCase {
     func testNoColorIsMonochromeAndEightColourTerminalsGetThePlainPalette() throws {
         let checkpoint = try TinyCheckpoint.make(methods: [.sefa], k: 2)
         try checkpoint.save(to: folder.file("tiny.bin"))
-        try tmux.start(arguments: ["tiny.bin", "--seed", "1"], environment: ["NO_COLOR": "1"])
-        var screen = try tmux.waitFor("the first frame") { Self.number(after: "feature Δ", in: $0) != nil }
+        var screen = try startBrowser(["tiny.bin", "--seed", "1"], environment: ["NO_COLOR": "1"])
         var raw = tmux.capture(escapes: true)
         XCTAssertEqual(Self.colourParameters(in: raw), [], "NO_COLOR: no colour codes at all")
         XCTAssertTrue(screen.contains("░") || screen.contains("▒") || screen.contains("▓") || screen.contains("█"),
@@ -170,8 +164,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(try tmux.waitForExit(), 0)
         tmux.killServer()
 
-        try tmux.start(arguments: ["tiny.bin", "--seed", "1"], environment: ["TERM": "xterm"])
-        screen = try tmux.waitFor("the first frame") { Self.number(after: "feature Δ", in: $0) != nil }
+        screen = try startBrowser(["tiny.bin", "--seed", "1"], environment: ["TERM": "xterm"])
         raw = tmux.capture(escapes: true)
         let colours = Self.colourParameters(in: raw)
         XCTAssertFalse(colours.contains(38) || colours.contains(48), "8 colours only, no 256-colour or RGB codes")
@@ -225,8 +218,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(drs["accepted"] as? Int, 4)
         XCTAssertEqual(try NPY.read(path: folder.file("drs/z.npy")).shape, [4, TinyCheckpoint.latentDimension])
 
-        try tmux.start(arguments: ["tiny.bin", "--seed", "5"])
-        _ = try tmux.waitFor("the first frame") { Self.number(after: "feature Δ", in: $0) != nil }
+        try startBrowser(["tiny.bin", "--seed", "5"])
         tmux.send("r")
         let screen = try tmux.waitFor("a DRS draw") { $0.contains("new z0: seed 6 · DRS") }
         XCTAssertTrue(screen.contains("of proposals accepted so far"), screen)
@@ -242,6 +234,13 @@ final class EndToEndTests: XCTestCase {
     }
 
     // MARK: helpers
+
+    /// Starts the browser and waits until the first frame's readouts are drawn.
+    @discardableResult
+    func startBrowser(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
+        try tmux.start(arguments: arguments, environment: environment)
+        return try tmux.waitFor("the first frame") { Self.number(after: "feature Δ", in: $0) != nil }
+    }
 
     /// Runs the binary in the test folder without a terminal.
     func runCommand(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
