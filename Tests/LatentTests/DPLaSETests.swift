@@ -187,4 +187,30 @@ final class DPLaSETests: XCTestCase {
         XCTAssertGreaterThan(linearDrift, 3 * correctedDrift, "linear \(linearDrift) vs corrected \(correctedDrift)")
         XCTAssertGreaterThan(progress, 0.4, "mean progress along γ as a share of ε")
     }
+
+    /// The same on the shipped uniform-prior checkpoint: its stored DP-LaSE
+    /// directions, F and C, walked at ¾ and 1 × ε_max from 8 seeded z0.
+    func testShippedUniformCheckpointDensityWalkDriftsMuchLess() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("checkpoints/shapes-ns-uniform.bin").path
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is not there") }
+        let checkpoint = try Checkpoint.load(path: path)
+        XCTAssertEqual(checkpoint.prior, .uniform)
+        let set = try XCTUnwrap(checkpoint.directionSets["dplase"])
+        let density = try XCTUnwrap(checkpoint.densityCDF)
+        let epsilonMax = Prior.uniform.expectedNorm(dimension: checkpoint.latentDimension) / 2
+        var rng = RandomGenerator(seed: 3)
+        var linearDrift: Float = 0, correctedDrift: Float = 0
+        for trial in 0..<8 {
+            let z0 = checkpoint.sampleLatents(1, using: &rng)
+            let start = learnedLogDensity(density, z0)[0]
+            for mode in [WalkMode.linear, .density] {
+                let walk = try Walk(checkpoint: checkpoint, z0: z0, direction: set.direction(trial % set.k),
+                                    stride: epsilonMax / 4, mode: mode)
+                let drift = learnedLogDensity(density, walk.latents(steps: 3...4)).map { abs($0 - start) }.reduce(0, +)
+                if mode == .linear { linearDrift += drift } else { correctedDrift += drift }
+            }
+        }
+        XCTAssertGreaterThan(linearDrift, 3 * correctedDrift, "linear \(linearDrift) vs corrected \(correctedDrift)")
+    }
 }
