@@ -49,6 +49,23 @@ public func criticOutputs(_ critic: Network, _ images: Tensor) -> [Float] {
     withoutGrad { critic(images) }.storage
 }
 
+/// Critic outputs of `count` fresh generator samples, drawn `batchSize` at a time.
+func generatedCriticOutputs(_ checkpoint: Checkpoint, _ critic: Network, count: Int, batchSize: Int = 64,
+                            using rng: inout RandomGenerator) -> [Float] {
+    var outputs: [Float] = []
+    outputs.reserveCapacity(count)
+    while outputs.count < count {
+        let b = min(batchSize, count - outputs.count)
+        outputs += criticOutputs(critic, checkpoint.generate(checkpoint.sampleLatents(b, using: &rng)))
+    }
+    return outputs
+}
+
+extension CriticCalibration {
+    /// The calibrated logit D̃ = a·D + b of a raw critic output.
+    func logit(_ output: Float) -> Double { Double(a) * Double(output) + Double(b) }
+}
+
 /// How well the calibrated critic separates held-out real from generated images.
 public struct CalibrationReport: Codable, Sendable {
     public var a: Float
@@ -82,15 +99,6 @@ public func calibrateCritic(_ checkpoint: Checkpoint, dataset: Dataset, count: I
     }
     let critic = try logitCritic(of: checkpoint, file: file)
     var rng = RandomGenerator(seed: seed)
-    func generatedOutputs(_ n: Int) -> [Float] {
-        var outputs: [Float] = []
-        outputs.reserveCapacity(n)
-        while outputs.count < n {
-            let b = min(batchSize, n - outputs.count)
-            outputs += criticOutputs(critic, checkpoint.generate(checkpoint.sampleLatents(b, using: &rng)))
-        }
-        return outputs
-    }
     var real: [Float] = []
     var batchIndex: UInt64 = 0
     while real.count < count {
@@ -98,14 +106,15 @@ public func calibrateCritic(_ checkpoint: Checkpoint, dataset: Dataset, count: I
         real += criticOutputs(critic, dataset.sampleImages(b, seed: seed ^ 0xCA11_B7A7 &+ batchIndex))
         batchIndex += 1
     }
-    let fake = generatedOutputs(count)
+    let fake = generatedCriticOutputs(checkpoint, critic, count: count, batchSize: batchSize, using: &rng)
     let fit = fitLogistic(positives: real.map(Double.init), negatives: fake.map(Double.init))
     guard fit.a.isFinite, fit.b.isFinite else {
         throw InputError(.nonFinite, file: file, key: "critic", "gives non-finite outputs; the critic cannot be calibrated")
     }
-    let burnInLogits = generatedOutputs(burnIn).map { fit.a * Double($0) + fit.b }
-    let maxLogit = burnInLogits.max() ?? 0
-    let correct = real.filter { fit.a * Double($0) + fit.b > 0 }.count + fake.filter { fit.a * Double($0) + fit.b <= 0 }.count
+    func logit(_ output: Float) -> Double { fit.a * Double(output) + fit.b }
+    let burnInOutputs = generatedCriticOutputs(checkpoint, critic, count: burnIn, batchSize: batchSize, using: &rng)
+    let maxLogit = burnInOutputs.map(logit).max() ?? 0
+    let correct = real.filter { logit($0) > 0 }.count + fake.filter { logit($0) <= 0 }.count
     return CalibrationReport(a: Float(fit.a), b: Float(fit.b), maxLogit: Float(maxLogit), realCount: real.count,
                              generatedCount: fake.count, burnIn: burnIn,
                              accuracy: Float(correct) / Float(real.count + fake.count), logLoss: Float(fit.loss), seed: seed)
@@ -145,7 +154,9 @@ func fitLogistic(positives: [Double], negatives: [Double]) -> (a: Double, b: Dou
 ///
 /// γ is set as the `percentile`-th percentile of F (with γ = 0) over a
 /// burn-in of fresh samples, as Azadi et al. do, so the acceptance rate is
-/// governed by one number; D̃_M rises when a sample's logit exceeds it.
+/// governed by one number; D̃_M rises when a sample's logit exceeds it. The
+/// burn-in runs at the first use of γ, not in `init`, so the browser pays
+/// for it only when `r` is pressed.
 /// `@unchecked Sendable`: its counters change in `draw`; the browser and the
 /// commands call it from one thread at a time.
 public final class RejectionSampler: @unchecked Sendable {
@@ -154,12 +165,16 @@ public final class RejectionSampler: @unchecked Sendable {
     public let calibration: CriticCalibration
     public let percentile: Double
     public let epsilon: Double
-    public let gamma: Double
+    /// γ: set by the burn-in (which also raises `maxLogit`) on first use.
+    public private(set) lazy var gamma: Double = burnIn()
     public private(set) var maxLogit: Double
     public private(set) var proposed = 0
     public private(set) var accepted = 0
     /// Proposals allowed per requested sample before giving up.
     public var proposalLimit = 10_000
+    private let fixedGamma: Double?
+    private let burnInCount: Int
+    private let burnInSeed: UInt64
 
     /// - Parameter gamma: γ itself, instead of the percentile's.
     /// - Throws: `InputError` when the file has no calibration or no logit critic.
@@ -180,19 +195,20 @@ public final class RejectionSampler: @unchecked Sendable {
         self.percentile = percentile
         self.epsilon = epsilon
         self.maxLogit = Double(calibration.maxLogit)
-        // γ from F over a burn-in, on its own stream so drawing stays reproducible.
-        var rng = RandomGenerator(seed: seed ^ 0xB0_8711)
-        var logits: [Double] = []
-        while logits.count < burnIn {
-            let b = min(64, burnIn - logits.count)
-            logits += criticOutputs(critic, checkpoint.generate(checkpoint.sampleLatents(b, using: &rng)))
-                .map { Double(calibration.a) * Double($0) + Double(calibration.b) }
-        }
+        (self.fixedGamma, self.burnInCount, self.burnInSeed) = (fixedGamma, burnIn, seed)
+    }
+
+    /// Raises D̃_M over the burn-in and returns γ: the fixed one, or the
+    /// percentile of F (γ = 0) over the burn-in.
+    private func burnIn() -> Double {
+        // Its own stream, so drawing stays reproducible.
+        var rng = RandomGenerator(seed: burnInSeed ^ 0xB0_8711)
+        let logits = generatedCriticOutputs(checkpoint, critic, count: burnInCount, using: &rng).map(calibration.logit)
         maxLogit = max(maxLogit, logits.max() ?? maxLogit)
         let scores = logits.map { [maxLogit, epsilon] in
             RejectionRule.score(logit: $0, maxLogit: maxLogit, epsilon: epsilon, gamma: 0)
         }
-        gamma = fixedGamma ?? percentileValue(scores, percentile)
+        return fixedGamma ?? percentileValue(scores, percentile)
     }
 
     /// Share of proposals kept so far.
@@ -200,7 +216,7 @@ public final class RejectionSampler: @unchecked Sendable {
 
     /// The calibrated logit D̃(x) for a batch.
     public func logits(_ images: Tensor) -> [Double] {
-        criticOutputs(critic, images).map { Double(calibration.a) * Double($0) + Double(calibration.b) }
+        criticOutputs(critic, images).map(calibration.logit)
     }
 
     /// `count` accepted samples: their latents [count, d] and images [count, C, H, W].
@@ -208,6 +224,7 @@ public final class RejectionSampler: @unchecked Sendable {
     /// - Throws: `InputError(.badArgument)` when fewer than one in `proposalLimit`
     ///   proposals is accepted (γ too high for this critic).
     public func draw(_ count: Int, using rng: inout RandomGenerator, batchSize: Int = 64) throws -> (latents: Tensor, images: Tensor) {
+        let gamma = self.gamma  // burns in on first use
         let d = checkpoint.latentDimension
         var latents: [Float] = [], pixels: [Float] = []
         var imageShape: [Int] = []

@@ -39,6 +39,9 @@ public final class BrowserSession {
     /// Bumped with every new z0, so frames cached for the old one are not reused.
     private var originID = 0
     private var originOf: [BrowserState.Origin: Int] = [:]
+    /// z drawn through rejection sampling per seed: the sampler's D̃_M can
+    /// rise between draws, so undo and redo reuse the z instead of redrawing.
+    private var rejectionDraws: [UInt64: Tensor] = [:]
     /// The state the shown frames belong to: text-only redraws use it so
     /// the walk's labels never run ahead of its pictures.
     private var renderedState: BrowserState?
@@ -198,15 +201,26 @@ public final class BrowserSession {
             return context.userOrigin?.z0 ?? Tensor.zeros([1, context.latentDimension])
         }
         var rng = RandomGenerator(seed: seed)
-        var z = withoutGrad { context.prior.sample(1, dimension: context.latentDimension, using: &rng) }
-        if origin.rejection, let sampler = context.rejectionSampler {
-            // Same seed, same accepted z: undo and redo return to it.
-            var drsRNG = RandomGenerator(seed: seed)
-            if let drawn = try? sampler.draw(1, using: &drsRNG, batchSize: 16) { z = drawn.latents }
+        let z: Tensor
+        if origin.rejection, let drawn = rejectionDraw(seed: seed) {
+            z = drawn
+        } else {
+            z = withoutGrad { context.prior.sample(1, dimension: context.latentDimension, using: &rng) }
         }
         guard origin.truncation != 1 else { return z }
         // Truncation towards the prior's centre (0 for both priors).
         return Tensor(shape: [1, context.latentDimension], storage: z.storage.map { $0 * origin.truncation })
+    }
+
+    /// The z rejection sampling accepts first from `seed`'s stream (nil
+    /// without a sampler, or when it gives up).
+    private func rejectionDraw(seed: UInt64) -> Tensor? {
+        if let known = rejectionDraws[seed] { return known }
+        guard let sampler = context.rejectionSampler else { return nil }
+        var rng = RandomGenerator(seed: seed)
+        guard let drawn = try? sampler.draw(1, using: &rng, batchSize: 16).latents else { return nil }
+        rejectionDraws[seed] = drawn
+        return drawn
     }
 
     private func makeWriteJob(_ output: Output) -> WriteJob? {
