@@ -12,6 +12,12 @@
 #include <cblas.h>
 #endif
 
+// glibc's allocator settings (mallopt), which the Glibc module does not export;
+// tensor buffers are kept in the heap for reuse (see keepFreedMemoryForReuse).
+#if __has_include(<malloc.h>)
+#include <malloc.h>
+#endif
+
 // LAPACK routines OpenBLAS exports (Fortran calling convention).
 void ssyevd_(const char *jobz, const char *uplo, const int *n, float *a, const int *lda,
              float *w, float *work, const int *lwork, int *iwork, const int *liwork, int *info);

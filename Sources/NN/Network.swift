@@ -11,6 +11,14 @@ public final class Network: @unchecked Sendable {
     private let statistics: [Int: BatchNormStatistics]
     /// Random state for dropout in training mode.
     public var dropoutRandom = RandomGenerator(seed: 0x5EED)
+    /// Compiled evaluation-mode passes, by layer range and input shape; each
+    /// caller takes one out while it runs (plans own their workspaces).
+    private var idlePlans: [PlanKey: [InferencePlan]] = [:]
+    private let planLock = NSLock()
+
+    private struct PlanKey: Hashable {
+        let lower: Int, upper: Int, inputShape: [Int]
+    }
 
     /// Builds a network from tensors found by full name; every tensor the spec needs
     /// must be present with the right shape and finite values.
@@ -95,8 +103,29 @@ public final class Network: @unchecked Sendable {
         if range.lowerBound == 0, let shape = spec.inputShape, x.shape.dropFirst().elementsEqual(shape) == false {
             x = x.reshaped([x.shape[0]] + shape)
         }
+        if !training, !GradMode.isEnabled, x.rank >= 1, x.shape[0] > 0, let y = infer(x, range) { return y }
         for index in range { x = apply(index, x, training: training) }
         return x
+    }
+
+    /// The evaluation-mode pass through a compiled plan (no graph is recorded).
+    private func infer(_ x: Tensor, _ range: Range<Int>) -> Tensor? {
+        let key = PlanKey(lower: range.lowerBound, upper: range.upperBound, inputShape: Array(x.shape.dropFirst()))
+        var plan: InferencePlan? = planLock.withLock {
+            while let candidate = idlePlans[key]?.popLast() {
+                if candidate.isCurrent { return candidate }
+            }
+            return nil
+        }
+        if plan == nil {
+            plan = InferencePlan(spec: spec, range: range, inputShape: key.inputShape) { self.layerTensors[$0][$1] }
+        }
+        guard let plan else { return nil }
+        let y = plan.run(x, samples: x.shape[0])
+        planLock.withLock {
+            if idlePlans[key, default: []].count < 4 { idlePlans[key, default: []].append(plan) }
+        }
+        return y
     }
 
     private func apply(_ index: Int, _ x: Tensor, training: Bool) -> Tensor {

@@ -27,46 +27,16 @@ extension Tensor {
     public func im2col(_ geometry: ConvGeometry) -> Tensor {
         precondition(rank == 4, "im2col needs [N, C, H, W], got \(shape)")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-        let (kh, kw, s, p) = (geometry.kernelH, geometry.kernelW, geometry.stride, geometry.padding)
         let (oh, ow) = geometry.outputSize(h: h, w: w)
-        precondition(oh > 0 && ow > 0, "window \(kh)×\(kw) does not fit \(h)×\(w) with padding \(p)")
-        let columns = n * oh * ow
-        let total = c * kh * kw * columns
-        let out = [Float](unsafeUninitializedCapacity: total) { po, initialized in
+        precondition(oh > 0 && ow > 0, "window \(geometry.kernelH)×\(geometry.kernelW) does not fit \(h)×\(w) with padding \(geometry.padding)")
+        let rows = c * geometry.kernelH * geometry.kernelW, columns = n * oh * ow
+        let out = [Float](unsafeUninitializedCapacity: rows * columns) { po, initialized in
             storage.withUnsafeBufferPointer { pi in
-                // One task per input channel: rows of different channels never overlap.
-                let base = po.baseAddress!, input = pi.baseAddress!
-                parallelFor(c, cost: kh * kw * columns) { ch in
-                    for i in 0..<kh {
-                        for j in 0..<kw {
-                            let (start, end) = validRange(offset: j - p, stride: s, size: w, count: ow)
-                            let row = ((ch * kh + i) * kw + j) * columns
-                            for b in 0..<n {
-                                let plane = (b * c + ch) * h * w
-                                for oy in 0..<oh {
-                                    let dst = base + row + (b * oh + oy) * ow
-                                    let iy = oy * s - p + i
-                                    if iy < 0 || iy >= h || start >= end {
-                                        dst.update(repeating: 0, count: ow)
-                                        continue
-                                    }
-                                    if start > 0 { dst.update(repeating: 0, count: start) }
-                                    if end < ow { (dst + end).update(repeating: 0, count: ow - end) }
-                                    let src = input + plane + iy * w + (j - p)
-                                    if s == 1 {
-                                        (dst + start).update(from: src + start, count: end - start)
-                                    } else {
-                                        for ox in start..<end { dst[ox] = src[ox * s] }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+                unfoldWindows(pi.baseAddress!, into: po.baseAddress!, n: n, c: c, h: h, w: w, geometry)
             }
-            initialized = total
+            initialized = rows * columns
         }
-        return Tensor.result(shape: [c * kh * kw, columns], storage: out, op: "im2col", inputs: [self]) { g, _, _ in
+        return Tensor.result(shape: [rows, columns], storage: out, op: "im2col", inputs: [self]) { g, _, _ in
             [g.col2im(imageShape: self.shape, geometry)]
         }
     }
@@ -75,36 +45,15 @@ extension Tensor {
     public func col2im(imageShape: [Int], _ geometry: ConvGeometry) -> Tensor {
         precondition(imageShape.count == 4, "col2im needs an [N, C, H, W] image shape")
         let (n, c, h, w) = (imageShape[0], imageShape[1], imageShape[2], imageShape[3])
-        let (kh, kw, s, p) = (geometry.kernelH, geometry.kernelW, geometry.stride, geometry.padding)
         let (oh, ow) = geometry.outputSize(h: h, w: w)
-        let columns = n * oh * ow
-        precondition(shape == [c * kh * kw, columns],
+        precondition(shape == [c * geometry.kernelH * geometry.kernelW, n * oh * ow],
                      "col2im: columns \(shape) do not match image \(imageShape) with \(geometry)")
-        var out = [Float](repeating: 0, count: imageShape.product)
-        out.withUnsafeMutableBufferPointer { po in
+        let total = imageShape.product
+        let out = [Float](unsafeUninitializedCapacity: total) { po, initialized in
             storage.withUnsafeBufferPointer { pi in
-                // One task per image channel: each writes only its own planes.
-                let base = po.baseAddress!, input = pi.baseAddress!
-                parallelFor(c, cost: kh * kw * columns) { ch in
-                    for i in 0..<kh {
-                        for j in 0..<kw {
-                            let (start, end) = validRange(offset: j - p, stride: s, size: w, count: ow)
-                            if start >= end { continue }
-                            let row = ((ch * kh + i) * kw + j) * columns
-                            for b in 0..<n {
-                                let plane = (b * c + ch) * h * w
-                                for oy in 0..<oh {
-                                    let iy = oy * s - p + i
-                                    if iy < 0 || iy >= h { continue }
-                                    let src = input + row + (b * oh + oy) * ow
-                                    let dst = base + plane + iy * w + (j - p)
-                                    for ox in start..<end { dst[ox * s] += src[ox] }
-                                }
-                            }
-                        }
-                    }
-                }
+                foldWindows(pi.baseAddress!, into: po.baseAddress!, n: n, c: c, h: h, w: w, geometry)
             }
+            initialized = total
         }
         return Tensor.result(shape: imageShape, storage: out, op: "col2im", inputs: [self]) { g, _, _ in
             [g.im2col(geometry)]
@@ -194,13 +143,4 @@ extension Tensor {
     public func avgPool(_ k: Int) -> Tensor {
         sumPool(k) * (1 / Float(k * k))
     }
-}
-
-/// The window positions ox in 0..<count whose input column ox·stride + offset lies in 0..<size.
-@inline(__always)
-func validRange(offset: Int, stride: Int, size: Int, count: Int) -> (Int, Int) {
-    // ox·s + offset ≥ 0  ⇔  ox ≥ ceil(−offset / s);  ox·s + offset < size  ⇔  ox < ceil((size − offset) / s)
-    let start = offset >= 0 ? 0 : (-offset + stride - 1) / stride
-    let end = size - offset <= 0 ? 0 : (size - offset + stride - 1) / stride
-    return (min(start, count), max(min(end, count), min(start, count)))
 }

@@ -1,32 +1,67 @@
 import CBLAS
+import Dispatch
 
 // Matrix products through OpenBLAS. `matmul` with transpose flags is its own
 // adjoint family: every gradient is another matmul with different flags.
 
-/// Sets the number of threads OpenBLAS uses for every later GEMM.
+/// Sets the number of threads OpenBLAS itself uses for every later GEMM.
 public func setBLASThreads(_ count: Int) {
     openblas_set_num_threads(Int32(Swift.max(1, count)))
 }
 
-/// `--threads`: BLAS threads and the worker threads of the other kernels.
+/// `--threads`: the threads every kernel may use. OpenBLAS runs single-threaded
+/// and large GEMMs are split over our own workers instead: OpenBLAS's pool
+/// spins (sched_yield) between calls and, on two cores, steals time from the
+/// col2im and epilogue kernels that run right after each GEMM.
 public func setThreads(_ count: Int) {
-    setBLASThreads(count)
+    setBLASThreads(1)
     setWorkerThreads(count)
 }
 
 public var blasThreads: Int { Int(openblas_get_num_threads()) }
 
+/// Multiply-adds below which a GEMM is not worth splitting (a part then takes
+/// about 10 µs, several times a task hand-off).
+private let splitThreshold = 1 << 20
+
 /// C = op(A)·op(B) on raw row-major buffers (C is overwritten unless `accumulate`).
 @inline(__always)
 func sgemm(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
            m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, accumulate: Bool = false) {
-    cblas_sgemm(CblasRowMajor,
-                transposeA ? CblasTrans : CblasNoTrans,
-                transposeB ? CblasTrans : CblasNoTrans,
-                blasint(m), blasint(n), blasint(k), 1,
-                a, blasint(transposeA ? m : k),
-                b, blasint(transposeB ? k : n),
-                accumulate ? 1 : 0, c, blasint(n))
+    gemm(a, lda: transposeA ? m : k, b, ldb: transposeB ? k : n, c, ldc: n, m: m, n: n, k: k,
+         transposeA: transposeA, transposeB: transposeB, accumulate: accumulate)
+}
+
+/// C = op(A)·op(B) (+ C when `accumulate`) on raw row-major buffers with explicit
+/// leading dimensions. Large products are split into row or column blocks of C,
+/// one per worker thread, each a single-threaded OpenBLAS call.
+public func gemm(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                 _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int,
+                 transposeA: Bool = false, transposeB: Bool = false, accumulate: Bool = false) {
+    @Sendable func call(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ m: Int, _ n: Int) {
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb),
+                    accumulate ? 1 : 0, c, blasint(ldc))
+    }
+    let parts = Swift.min(workerThreadCount, m * n * k / splitThreshold)
+    if parts <= 1 || Swift.max(m, n) < 2 * 16 {
+        call(a, b, c, m, n)
+        return
+    }
+    let splitRows = m >= n
+    let length = splitRows ? m : n
+    // Blocks aligned to 16 so each part keeps whole micro-tiles.
+    let block = ((length + parts - 1) / parts + 15) & ~15
+    nonisolated(unsafe) let (pa, pb, pc) = (a, b, c)
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let start = part * block, size = Swift.min(block, length - start)
+        guard size > 0 else { return }
+        if splitRows {
+            call(pa + (transposeA ? start : start * lda), pb, pc + start * ldc, size, n)
+        } else {
+            call(pa, pb + (transposeB ? start * ldb : start), pc + start, m, size)
+        }
+    }
 }
 
 /// op(a)·op(b) for rank-2 tensors, or batched for rank-3 tensors with equal

@@ -6,10 +6,12 @@ nonisolated(unsafe) private var workerThreads = 1
 /// Sets how many threads elementwise and im2col kernels may use (`--threads`).
 public func setWorkerThreads(_ count: Int) { workerThreads = max(1, count) }
 
+/// The worker threads kernels may use.
+public var workerThreadCount: Int { workerThreads }
+
 /// Runs `body(i)` for i in 0..<count, on several threads when the total work
 /// (`count · cost` element operations) is large enough to pay for them.
-@inline(__always)
-func parallelFor(_ count: Int, cost: Int, _ body: (Int) -> Void) {
+public func parallelFor(_ count: Int, cost: Int, _ body: (Int) -> Void) {
     let threads = min(workerThreads, count)
     if threads <= 1 || count * cost < 1 << 16 {
         for i in 0..<count { body(i) }
@@ -27,3 +29,17 @@ func parallelFor(_ count: Int, cost: Int, _ body: (Int) -> Void) {
         }
     }
 }
+
+#if os(Linux)
+import CBLAS
+
+/// Keeps freed tensor buffers in the heap for the next allocation instead of
+/// returning them to the kernel: glibc maps large blocks fresh on every
+/// malloc, and first-touch page faults on them cost ~10 % of a training step.
+public func keepFreedMemoryForReuse() {
+    _ = mallopt(M_MMAP_MAX, 0)               // no block is mmapped…
+    _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)   // …and up to 1 GiB of free heap stays mapped
+}
+#else
+public func keepFreedMemoryForReuse() {}
+#endif

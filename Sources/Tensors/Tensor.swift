@@ -18,6 +18,9 @@ public final class Tensor: @unchecked Sendable {
     public private(set) var requiresGrad: Bool
     /// How this tensor was made, kept only while gradients are being recorded.
     let recipe: Recipe?
+    /// Counts in-place changes of a leaf, so caches derived from its values
+    /// (folded inference weights) know when they are stale.
+    public private(set) var version = 0
 
     public init(shape: [Int], storage: [Float], requiresGrad: Bool = false) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
@@ -60,6 +63,7 @@ public final class Tensor: @unchecked Sendable {
         precondition(recipe == nil, "assign to a non-leaf tensor")
         precondition(values.count == storage.count, "assign \(values.count) values to shape \(shape)")
         storage = values
+        version &+= 1
     }
 
     public func assign(_ other: Tensor) {
@@ -71,6 +75,7 @@ public final class Tensor: @unchecked Sendable {
     public func update(_ body: (inout UnsafeMutableBufferPointer<Float>) -> Void) {
         precondition(recipe == nil, "update of a non-leaf tensor")
         storage.withUnsafeMutableBufferPointer { body(&$0) }
+        version &+= 1
     }
 
     /// Clamps a leaf's values to [lo, hi] in place (WGAN weight clipping).

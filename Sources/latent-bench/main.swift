@@ -9,7 +9,7 @@ import Tensors
 
 let usage = """
     usage: latent-bench [threads] [--threads N] [--only NAME[,NAME…]] [--repeats N] [--warmup N] [--json] [--list]
-      threads      BLAS and kernel threads (default: all cores)
+      threads      kernel threads; GEMMs are split over them (default: all cores)
       --only       run the rows whose id starts with one of the names (repeatable), e.g. --only dcgan32,sgemm
       --repeats    timed runs per row (default: per row, see --list)
       --warmup     untimed runs before timing (default 2)
@@ -98,6 +98,7 @@ if options.list {
 let selected = options.only.isEmpty ? (options.browser == nil ? rows : []) : rows.filter { row in options.only.contains { row.id.hasPrefix($0) } }
 if selected.isEmpty && options.browser == nil { fail("--only \(options.only.joined(separator: ",")) matches no row; ids: \(rows.map(\.id).joined(separator: " "))") }
 
+keepFreedMemoryForReuse()
 setThreads(options.threads)
 let cores = ProcessInfo.processInfo.activeProcessorCount
 let library = blasLibrary()
@@ -105,7 +106,7 @@ let library = blasLibrary()
 func say(_ line: String) {
     if options.json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
 }
-say("latent-bench · threads \(options.threads) (BLAS \(blasThreads)) · \(cores) cores"
+say("latent-bench · threads \(options.threads) (GEMMs split over them, OpenBLAS \(blasThreads) per part) · \(cores) cores"
     + (library.map { " · \($0)" } ?? "") + " · warm-up \(options.warmup)")
 
 var results: [[String: Any]] = []

@@ -89,10 +89,11 @@ final class ProgressLine {
 
 /// Options shared by commands that run networks.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "BLAS and worker threads (default: all cores).")
+    @Option(help: "Threads for GEMMs and the other kernels (default: all cores).")
     var threads: Int?
 
     func apply() {
+        keepFreedMemoryForReuse()
         setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 }

@@ -42,7 +42,8 @@ final class PyTorchCompatibilityTests: XCTestCase {
             let whole = withoutGrad { g(z) }
             let features = withoutGrad { g(z, layers: 0..<split) }
             let rest = withoutGrad { g(features, layers: split..<g.spec.layers.count) }
-            XCTAssertEqual(rest.storage, whole.storage, "split at \(split)")
+            // Equal up to rounding: a split between a layer and its batch norm stops the fold.
+            assertClose(rest.storage, whole.storage, tolerance: 1e-5, "split at \(split)")
         }
     }
 }

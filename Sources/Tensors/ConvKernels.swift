@@ -1,0 +1,83 @@
+// Raw im2col / col2im loops shared by the differentiable ops and the
+// inference plans (which run them on preallocated workspaces).
+
+/// Unfolds the windows of an [N, C, H, W] image into columns
+/// [C·kh·kw, N·OH·OW]: row (c, i, j), column (n, oy, ox).
+public func unfoldWindows(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+                          n: Int, c: Int, h: Int, w: Int, _ geometry: ConvGeometry) {
+    let (kh, kw, s, p) = (geometry.kernelH, geometry.kernelW, geometry.stride, geometry.padding)
+    let (oh, ow) = geometry.outputSize(h: h, w: w)
+    let columns = n * oh * ow
+    // One task per input channel: rows of different channels never overlap.
+    parallelFor(c, cost: kh * kw * columns) { ch in
+        for i in 0..<kh {
+            for j in 0..<kw {
+                let (start, end) = validRange(offset: j - p, stride: s, size: w, count: ow)
+                let row = ((ch * kh + i) * kw + j) * columns
+                for b in 0..<n {
+                    let plane = (b * c + ch) * h * w
+                    for oy in 0..<oh {
+                        let dst = output + row + (b * oh + oy) * ow
+                        let iy = oy * s - p + i
+                        if iy < 0 || iy >= h || start >= end {
+                            dst.update(repeating: 0, count: ow)
+                            continue
+                        }
+                        if start > 0 { dst.update(repeating: 0, count: start) }
+                        if end < ow { (dst + end).update(repeating: 0, count: ow - end) }
+                        let src = input + plane + iy * w + (j - p)
+                        if s == 1 {
+                            (dst + start).update(from: src + start, count: end - start)
+                        } else {
+                            for ox in start..<end { dst[ox] = src[ox * s] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Folds columns [C·kh·kw, N·OH·OW] into an [N, C, H, W] image, summing
+/// overlaps (the adjoint of `unfoldWindows`). The image need not be zeroed.
+/// `finishChannel(ch)` runs right after channel ch's planes are complete, on
+/// the same thread, while they are still in cache (fused epilogues).
+public func foldWindows(_ columns: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>,
+                        n: Int, c: Int, h: Int, w: Int, _ geometry: ConvGeometry,
+                        finishChannel: ((Int) -> Void)? = nil) {
+    let (kh, kw, s, p) = (geometry.kernelH, geometry.kernelW, geometry.stride, geometry.padding)
+    let (oh, ow) = geometry.outputSize(h: h, w: w)
+    let count = n * oh * ow
+    // One task per image channel: each writes only its own planes.
+    parallelFor(c, cost: kh * kw * count) { ch in
+        for b in 0..<n { (image + (b * c + ch) * h * w).update(repeating: 0, count: h * w) }
+        for i in 0..<kh {
+            for j in 0..<kw {
+                let (start, end) = validRange(offset: j - p, stride: s, size: w, count: ow)
+                if start >= end { continue }
+                let row = ((ch * kh + i) * kw + j) * count
+                for b in 0..<n {
+                    let plane = (b * c + ch) * h * w
+                    for oy in 0..<oh {
+                        let iy = oy * s - p + i
+                        if iy < 0 || iy >= h { continue }
+                        let src = columns + row + (b * oh + oy) * ow
+                        let dst = image + plane + iy * w + (j - p)
+                        for ox in start..<end { dst[ox * s] += src[ox] }
+                    }
+                }
+            }
+        }
+        finishChannel?(ch)
+    }
+}
+
+/// The window positions ox in 0..<count whose input column ox·stride + offset lies in 0..<size.
+@inline(__always)
+func validRange(offset: Int, stride: Int, size: Int, count: Int) -> (Int, Int) {
+    // ox·s + offset ≥ 0  ⇔  ox ≥ ceil(−offset / s);  ox·s + offset < size  ⇔  ox < ceil((size − offset) / s)
+    let start = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+    let end = size - offset <= 0 ? 0 : (size - offset + stride - 1) / stride
+    return (min(start, count), max(min(end, count), min(start, count)))
+}
+
