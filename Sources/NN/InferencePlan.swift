@@ -337,12 +337,9 @@ final class InferencePlan {
             let pixels = input.h * input.w
             let kk = geometry.kernelH * geometry.kernelW
             let plane = output.h * output.w
-            let finish: (Int) -> Void = { ch in
-                guard !epilogue.isIdentity else { return }
-                for b in 0..<n {
-                    let p = dst + (b * output.c + ch) * plane
-                    epilogue.apply(p, p, count: plane, channel: ch)
-                }
+            let finish: ((Int, Int) -> Void)? = epilogue.isIdentity ? nil : { ch, b in
+                let p = dst + (b * output.c + ch) * plane
+                epilogue.apply(p, p, count: plane, channel: ch)
             }
             var x = src
             if n > 1 {
@@ -359,7 +356,7 @@ final class InferencePlan {
                      m: output.c * kk, n: n * pixels, k: input.c, transposeA: true)
             }
             foldWindows(columns, into: dst, n: n, c: output.c, h: output.h, w: output.w, geometry,
-                        finishChannel: finish)
+                        finishPlane: finish)
 
         case let .pointwise(channels, plane, epilogue):
             parallelFor(n * channels, cost: plane) { task in

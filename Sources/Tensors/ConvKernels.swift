@@ -9,15 +9,16 @@ public func unfoldWindows(_ input: UnsafePointer<Float>, into output: UnsafeMuta
     let (oh, ow) = geometry.outputSize(h: h, w: w)
     let columns = n * oh * ow
     // One task per input channel: rows of different channels never overlap.
+    // Image by image, so each input plane stays in cache for all kh·kw taps.
     parallelFor(c, cost: kh * kw * columns) { ch in
-        for i in 0..<kh {
-            for j in 0..<kw {
-                let (start, end) = validRange(offset: j - p, stride: s, size: w, count: ow)
-                let row = ((ch * kh + i) * kw + j) * columns
-                for b in 0..<n {
-                    let plane = (b * c + ch) * h * w
+        for b in 0..<n {
+            let plane = input + (b * c + ch) * h * w
+            for i in 0..<kh {
+                for j in 0..<kw {
+                    let (start, end) = validRange(offset: j - p, stride: s, size: w, count: ow)
+                    let row = output + ((ch * kh + i) * kw + j) * columns + b * oh * ow
                     for oy in 0..<oh {
-                        let dst = output + row + (b * oh + oy) * ow
+                        let dst = row + oy * ow
                         let iy = oy * s - p + i
                         if iy < 0 || iy >= h || start >= end {
                             dst.update(repeating: 0, count: ow)
@@ -25,7 +26,7 @@ public func unfoldWindows(_ input: UnsafePointer<Float>, into output: UnsafeMuta
                         }
                         if start > 0 { dst.update(repeating: 0, count: start) }
                         if end < ow { (dst + end).update(repeating: 0, count: ow - end) }
-                        let src = input + plane + iy * w + (j - p)
+                        let src = plane + iy * w + (j - p)
                         if s == 1 {
                             (dst + start).update(from: src + start, count: end - start)
                         } else {
@@ -40,35 +41,36 @@ public func unfoldWindows(_ input: UnsafePointer<Float>, into output: UnsafeMuta
 
 /// Folds columns [C·kh·kw, N·OH·OW] into an [N, C, H, W] image, summing
 /// overlaps (the adjoint of `unfoldWindows`). The image need not be zeroed.
-/// `finishChannel(ch)` runs right after channel ch's planes are complete, on
-/// the same thread, while they are still in cache (fused epilogues).
+/// `finishPlane(channel, image)` runs right after that plane is complete, on
+/// the same thread, while it is still in L1 (fused epilogues).
 public func foldWindows(_ columns: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>,
                         n: Int, c: Int, h: Int, w: Int, _ geometry: ConvGeometry,
-                        finishChannel: ((Int) -> Void)? = nil) {
+                        finishPlane: ((_ channel: Int, _ image: Int) -> Void)? = nil) {
     let (kh, kw, s, p) = (geometry.kernelH, geometry.kernelW, geometry.stride, geometry.padding)
     let (oh, ow) = geometry.outputSize(h: h, w: w)
     let count = n * oh * ow
-    // One task per image channel: each writes only its own planes.
+    // One task per image channel: each writes only its own planes, one plane at a
+    // time so that all kh·kw taps land in it while it is in cache.
     parallelFor(c, cost: kh * kw * count) { ch in
-        for b in 0..<n { (image + (b * c + ch) * h * w).update(repeating: 0, count: h * w) }
-        for i in 0..<kh {
-            for j in 0..<kw {
-                let (start, end) = validRange(offset: j - p, stride: s, size: w, count: ow)
-                if start >= end { continue }
-                let row = ((ch * kh + i) * kw + j) * count
-                for b in 0..<n {
-                    let plane = (b * c + ch) * h * w
+        for b in 0..<n {
+            let plane = image + (b * c + ch) * h * w
+            plane.update(repeating: 0, count: h * w)
+            for i in 0..<kh {
+                for j in 0..<kw {
+                    let (start, end) = validRange(offset: j - p, stride: s, size: w, count: ow)
+                    if start >= end { continue }
+                    let rows = columns + ((ch * kh + i) * kw + j) * count + b * oh * ow
                     for oy in 0..<oh {
                         let iy = oy * s - p + i
                         if iy < 0 || iy >= h { continue }
-                        let src = columns + row + (b * oh + oy) * ow
-                        let dst = image + plane + iy * w + (j - p)
+                        let src = rows + oy * ow
+                        let dst = plane + iy * w + (j - p)
                         for ox in start..<end { dst[ox * s] += src[ox] }
                     }
                 }
             }
+            finishPlane?(ch, b)
         }
-        finishChannel?(ch)
     }
 }
 
