@@ -8,10 +8,12 @@ public func unfoldWindows(_ input: UnsafePointer<Float>, into output: UnsafeMuta
     let (kh, kw, s, p) = (geometry.kernelH, geometry.kernelW, geometry.stride, geometry.padding)
     let (oh, ow) = geometry.outputSize(h: h, w: w)
     let columns = n * oh * ow
-    // One task per input channel: rows of different channels never overlap.
-    // Image by image, so each input plane stays in cache for all kh·kw taps.
-    parallelFor(c, cost: kh * kw * columns) { ch in
-        for b in 0..<n {
+    // One task per input plane (channel, image): their column segments never
+    // overlap, and the plane stays in cache for all kh·kw taps. Planes rather
+    // than channels, so that a 3-channel image still splits evenly.
+    parallelFor(c * n, cost: kh * kw * oh * ow) { task in
+        let (ch, b) = (task / n, task % n)
+        do {
             let plane = input + (b * c + ch) * h * w
             for i in 0..<kh {
                 for j in 0..<kw {
@@ -49,10 +51,11 @@ public func foldWindows(_ columns: UnsafePointer<Float>, into image: UnsafeMutab
     let (kh, kw, s, p) = (geometry.kernelH, geometry.kernelW, geometry.stride, geometry.padding)
     let (oh, ow) = geometry.outputSize(h: h, w: w)
     let count = n * oh * ow
-    // One task per image channel: each writes only its own planes, one plane at a
-    // time so that all kh·kw taps land in it while it is in cache.
-    parallelFor(c, cost: kh * kw * count) { ch in
-        for b in 0..<n {
+    // One task per image plane (channel, image): each writes only its own plane,
+    // and all kh·kw taps land in it while it is in cache.
+    parallelFor(c * n, cost: kh * kw * oh * ow) { task in
+        let (ch, b) = (task / n, task % n)
+        do {
             let plane = image + (b * c + ch) * h * w
             plane.update(repeating: 0, count: h * w)
             for i in 0..<kh {

@@ -50,6 +50,19 @@ final class ReferenceTests: XCTestCase {
         }
     }
 
+    /// Big enough that im2col, col2im and the split GEMM run on two workers.
+    func testConvolutionsOnTwoWorkersMatchNaiveLoops() {
+        setWorkerThreads(2)
+        defer { setWorkerThreads(1) }
+        let x = randomTensor([8, 3, 32, 32], seed: 7), w = randomTensor([32, 3, 4, 4], seed: 8), b = randomTensor([32], seed: 9)
+        assertClose(x.conv2d(weight: w, bias: b, stride: 2, padding: 1).storage,
+                    naiveConv2d(x, w, b, stride: 2, padding: 1), tolerance: 1e-4, "conv2d on two workers")
+        let t = randomTensor([8, 32, 16, 16], seed: 10), wt = randomTensor([32, 3, 4, 4], seed: 11), bt = randomTensor([3], seed: 12)
+        assertClose(t.convTranspose2d(weight: wt, bias: bt, stride: 2, padding: 1).storage,
+                    naiveConvTranspose2d(t, wt, bt, stride: 2, padding: 1, outputPadding: 0), tolerance: 1e-4,
+                    "conv_transpose2d on two workers")
+    }
+
     func testConvTranspose2dMatchesNaiveLoops() {
         for (s, p, k, op) in [(1, 0, 3, 0), (2, 1, 4, 0), (2, 1, 3, 1), (3, 0, 3, 2)] {
             for n in [1, 2] {
