@@ -36,14 +36,7 @@ struct Epilogue {
     /// `count` values of channel `channel` from `src` to `dst` (which may be `src`).
     func apply(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int, channel: Int) {
         let a = scale?[channel] ?? 1, b = shift?[channel] ?? 0
-        switch activation {
-        case .none: affineMap(src, dst, count, a, b) { $0 }
-        case .relu: affineMap(src, dst, count, a, b) { Swift.max($0, 0) }
-        case let .leakyRelu(slope): affineMap(src, dst, count, a, b) { $0 > 0 ? $0 : $0 * slope }
-        case let .elu(alpha): affineMap(src, dst, count, a, b) { $0 > 0 ? $0 : alpha * (Foundation.exp($0) - 1) }
-        case .tanh: affineMap(src, dst, count, a, b) { Foundation.tanh($0) }
-        case .sigmoid: affineMap(src, dst, count, a, b) { 1 / (1 + Foundation.exp(-$0)) }
-        }
+        withActivation { f in affineMap(src, dst, count, a, b, f) }
     }
 
     /// A [rows, features] matrix whose channel is the feature (linear layers).
@@ -52,19 +45,26 @@ struct Epilogue {
         let zeros = shift == nil ? [Float](repeating: 0, count: features) : nil
         (scale ?? ones!).withUnsafeBufferPointer { a in
             (shift ?? zeros!).withUnsafeBufferPointer { b in
-                let (a, b) = (a.baseAddress!, b.baseAddress!)
                 for r in 0..<rows {
-                    let (s, d) = (src + r * features, dst + r * features)
-                    switch activation {
-                    case .none: vectorMap(s, d, features, a, b) { $0 }
-                    case .relu: vectorMap(s, d, features, a, b) { Swift.max($0, 0) }
-                    case let .leakyRelu(slope): vectorMap(s, d, features, a, b) { $0 > 0 ? $0 : $0 * slope }
-                    case let .elu(alpha): vectorMap(s, d, features, a, b) { $0 > 0 ? $0 : alpha * (Foundation.exp($0) - 1) }
-                    case .tanh: vectorMap(s, d, features, a, b) { Foundation.tanh($0) }
-                    case .sigmoid: vectorMap(s, d, features, a, b) { 1 / (1 + Foundation.exp(-$0)) }
+                    withActivation { f in
+                        vectorMap(src + r * features, dst + r * features, features, a.baseAddress!, b.baseAddress!, f)
                     }
                 }
             }
+        }
+    }
+
+    /// Calls `body` with the activation as a closure literal, so that each case's
+    /// loop is compiled with the activation inlined (one switch per call, not per value).
+    @inline(__always)
+    private func withActivation(_ body: ((Float) -> Float) -> Void) {
+        switch activation {
+        case .none: body { $0 }
+        case .relu: body { Swift.max($0, 0) }
+        case let .leakyRelu(slope): body { $0 > 0 ? $0 : $0 * slope }
+        case let .elu(alpha): body { $0 > 0 ? $0 : alpha * (Foundation.exp($0) - 1) }
+        case .tanh: body { Foundation.tanh($0) }
+        case .sigmoid: body { 1 / (1 + Foundation.exp(-$0)) }
         }
     }
 }
