@@ -1,5 +1,4 @@
 import CBLAS
-import Dispatch
 
 // Matrix products through OpenBLAS. `matmul` with transpose flags is its own
 // adjoint family: every gradient is another matmul with different flags.
@@ -52,14 +51,13 @@ public func gemm(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>,
     let length = splitRows ? m : n
     // Blocks aligned to 16 so each part keeps whole micro-tiles.
     let block = ((length + parts - 1) / parts + 15) & ~15
-    nonisolated(unsafe) let (pa, pb, pc) = (a, b, c)
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
+    WorkerPool.shared.run(parts: parts) { part in
         let start = part * block, size = Swift.min(block, length - start)
         guard size > 0 else { return }
         if splitRows {
-            call(pa + (transposeA ? start : start * lda), pb, pc + start * ldc, size, n)
+            call(a + (transposeA ? start : start * lda), b, c + start * ldc, size, n)
         } else {
-            call(pa, pb + (transposeB ? start * ldb : start), pc + start, m, size)
+            call(a, b + (transposeB ? start * ldb : start), c + start, m, size)
         }
     }
 }

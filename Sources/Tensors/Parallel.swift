@@ -1,10 +1,11 @@
-import Dispatch
-
 /// Worker threads for the tensor kernels that are not BLAS (set with `setWorkerThreads`).
 nonisolated(unsafe) private var workerThreads = 1
 
 /// Sets how many threads elementwise and im2col kernels may use (`--threads`).
-public func setWorkerThreads(_ count: Int) { workerThreads = max(1, count) }
+public func setWorkerThreads(_ count: Int) {
+    workerThreads = max(1, count)
+    WorkerPool.shared.ensureWorkers(workerThreads)
+}
 
 /// The worker threads kernels may use.
 public var workerThreadCount: Int { workerThreads }
@@ -17,15 +18,12 @@ public func parallelFor(_ count: Int, cost: Int, _ body: (Int) -> Void) {
         for i in 0..<count { body(i) }
         return
     }
-    withoutActuallyEscaping(body) { body in
-        // Callers hand in disjoint index ranges of buffers; the closure itself is shared read-only.
-        nonisolated(unsafe) let task = body
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            var i = t
-            while i < count {
-                task(i)
-                i += threads
-            }
+    // Callers hand in disjoint index ranges of buffers; the closure itself is shared read-only.
+    WorkerPool.shared.run(parts: threads) { t in
+        var i = t
+        while i < count {
+            body(i)
+            i += threads
         }
     }
 }
