@@ -45,7 +45,10 @@ public typealias RealBatches = (_ count: Int, _ rng: inout RandomGenerator) -> T
 /// Trains a generator and its critic with one of the objectives of DESIGN.md.
 public final class Trainer {
     public let config: TrainingConfig
+    /// The generator the optimizer trains.
     public let generator: Network
+    /// With `--ema`: the moving average of `generator` that checkpoints and sample grids use.
+    public let averagedGenerator: Network?
     public let critic: Network
     public let criticOptimizer: Optimizer
     public let generatorOptimizer: Optimizer
@@ -79,10 +82,19 @@ public final class Trainer {
         try self.init(config: config, generator: generator, critic: critic, rng: rng, realBatches: realBatches)
     }
 
-    init(config: TrainingConfig, generator: Network, critic: Network, rng: RandomGenerator,
+    /// `averaged` continues an average saved by an earlier run; without it the average starts at `generator`.
+    init(config: TrainingConfig, generator: Network, averaged: Network? = nil, critic: Network, rng: RandomGenerator,
          realBatches: @escaping RealBatches) throws {
         self.config = config
         self.generator = generator
+        if config.averagesGenerator {
+            let start = Dictionary(uniqueKeysWithValues: generator.namedTensors)
+            averagedGenerator = try averaged ?? Network(spec: generator.spec) { name in
+                start[name].map { Tensor(shape: $0.shape, storage: $0.storage) }
+            }
+        } else {
+            averagedGenerator = nil
+        }
         self.critic = critic
         self.realBatches = realBatches
         var rng = rng
@@ -259,11 +271,27 @@ public final class Trainer {
         }
         try checkFinite(loss.scalar, "generator loss")
         generatorOptimizer.step(gradients(of: loss, wrt: generatorOptimizer.parameters))
+        updateAverage()
         step += 1
         metrics.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         trainingSeconds += metrics.seconds
         return metrics
     }
+
+    /// average ← β·average + (1 − β)·live, over every tensor (batch-norm statistics too, as BigGAN does).
+    func updateAverage() {
+        guard let averagedGenerator, let beta = config.generatorAverage else { return }
+        for ((_, average), (_, live)) in zip(averagedGenerator.namedTensors, generator.namedTensors) {
+            live.storage.withUnsafeBufferPointer { source in
+                average.update { target in
+                    for i in 0..<target.count { target[i] = beta * target[i] + (1 - beta) * source[i] }
+                }
+            }
+        }
+    }
+
+    /// The generator that checkpoints and sample grids show: the average when there is one.
+    public var savedGenerator: Network { averagedGenerator ?? generator }
 
     // MARK: saving and resuming
 
@@ -284,7 +312,7 @@ public final class Trainer {
         ]
         let text = (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]))
             .map { String(decoding: $0, as: UTF8.self) }
-        return Checkpoint(generator: generator, critic: critic, trainingRecord: text)
+        return Checkpoint(generator: savedGenerator, critic: critic, trainingRecord: text)
     }
 
     /// Optimizer moments, EMAs, k_t and RNG state: what `--resume` needs beyond the checkpoint.
@@ -293,6 +321,8 @@ public final class Trainer {
         tensors += criticOptimizer.state.map { ("critic_optimizer.\($0.key)", $0.value) }
         tensors += generatorOptimizer.state.map { ("generator_optimizer.\($0.key)", $0.value) }
         if let sanScale, let sanDirection { tensors += [("san.scale", sanScale), ("san.direction", sanDirection)] }
+        // The checkpoint holds the average; the weights being trained live here.
+        if averagedGenerator != nil { tensors += generator.namedTensors.map { ("live_generator.\($0.0)", $0.1) } }
         let words = { (r: RandomGenerator) in r.words.map(String.init).joined(separator: ",") }
         let metadata: [String: String] = [
             "format": "latent-tui-state/1", "step": "\(step)", "k_t": "\(kT)", "path_length_mean": "\(pathLengthMean)",
@@ -324,10 +354,14 @@ public final class Trainer {
     }
 
     /// Continues a run from `path` and `path.state`. `steps` may raise the total.
-    public static func resume(from path: String, steps: Int? = nil, realBatches: @escaping RealBatches) throws -> Trainer {
+    /// `generatorAverage` switches the moving average on (or changes its decay) from here on.
+    public static func resume(from path: String, steps: Int? = nil, generatorAverage: Float? = nil,
+                              realBatches: @escaping RealBatches) throws -> Trainer {
         let ckpt = try Checkpoint.load(path: path)
         var config = try savedConfig(at: path)
         if let steps { config.steps = steps }
+        if let generatorAverage { config.generatorAverage = generatorAverage }
+        try config.validate()
         let statePath = path + ".state"
         let state = try SafetensorsFile.read(path: statePath)
         func field(_ key: String) throws -> String {
@@ -340,7 +374,15 @@ public final class Trainer {
             return RandomGenerator(words: parts)
         }
         guard let critic = ckpt.critic else { throw InputError(.missingTensor, file: path, key: "critic", "missing: cannot resume without the critic") }
-        let trainer = try Trainer(config: config, generator: ckpt.generator, critic: critic, rng: try words("rng"),
+        // A run that averaged saved the average as the checkpoint's generator and the live weights in the state.
+        var live = ckpt.generator, averaged: Network?
+        if state.names.contains(where: { $0.hasPrefix("live_generator.") }) {
+            live = try Network(spec: ckpt.generator.spec, file: statePath) { name in
+                state.contains("live_generator.\(name)") ? try state.tensor("live_generator.\(name)") : nil
+            }
+            averaged = config.averagesGenerator ? ckpt.generator : nil
+        }
+        let trainer = try Trainer(config: config, generator: live, averaged: averaged, critic: critic, rng: try words("rng"),
                                   realBatches: realBatches)
         trainer.rng = try words("rng")
         trainer.critic.dropoutRandom = try words("critic_dropout_rng")
@@ -371,6 +413,6 @@ public final class Trainer {
 
     /// Samples from the fixed latents (eval-mode generator) for the periodic grids.
     public func fixedSamples() -> Tensor {
-        withoutGrad { generator(fixedLatents) }
+        withoutGrad { savedGenerator(fixedLatents) }
     }
 }

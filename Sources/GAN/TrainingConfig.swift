@@ -43,6 +43,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// records written before it existed still decode.
     public var generatorNorm: String?
     public var dropout: Float = 0
+    /// Decay β of the exponential moving average of the generator's tensors that
+    /// the checkpoint saves (Yazıcı et al. 2019); nil or 0 saves the live weights.
+    /// Optional so that records written before it existed still decode.
+    public var generatorAverage: Float?
     public var sampleEvery: Int = 500
     public var checkpointEvery: Int = 500
     /// Losses whose magnitude exceeds this count as diverged.
@@ -68,6 +72,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     public var objectiveValue: Objective { Objective(rawValue: objective) ?? .wganGP }
     public var priorValue: Prior { Prior(rawValue: prior) ?? .gaussian }
+    public var averagesGenerator: Bool { (generatorAverage ?? 0) > 0 }
 
     /// Checks values a user could have mistyped; each error names the flag.
     public func validate() throws {
@@ -84,6 +89,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             throw bad("--generator-norm", "must be batch or none")
         }
         guard dropout >= 0, dropout < 1 else { throw bad("--dropout", "must be in [0, 1)") }
+        guard (generatorAverage ?? 0) >= 0, (generatorAverage ?? 0) < 1 else { throw bad("--ema", "must be in [0, 1), e.g. 0.999") }
         guard sampleEvery >= 1, checkpointEvery >= 1 else { throw bad("--checkpoint-every", "must be positive") }
         _ = try Models.widths(base: width, imageSize: imageSize)
     }

@@ -72,6 +72,10 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("lambda-k"), help: "BEGAN learning rate of k_t.")
     var lambdaK: Float?
 
+    @Option(help: ArgumentHelp("Save a moving average of the generator with this decay, e.g. 0.999 (0 = the live weights).",
+                               discussion: "With --resume it switches the average on, or changes its decay, from the current step."))
+    var ema: Float?
+
     @Option(help: "Dropout after each critic stage.")
     var dropout: Float = 0
 
@@ -122,6 +126,7 @@ struct TrainCommand: ParsableCommand {
         if let lambdaK { config.beganLambdaK = lambdaK }
         if let prior { config.prior = prior }
         config.dropout = dropout
+        config.generatorAverage = ema
         config.sampleEvery = sampleEvery
         config.checkpointEvery = checkpointEvery
         try config.validate()
@@ -139,7 +144,7 @@ struct TrainCommand: ParsableCommand {
                 guard exists else { throw InputError(.unreadable, file: out, "does not exist: drop --resume to start a new run") }
                 let saved = try Trainer.savedConfig(at: out)
                 let dataset = try openDataset(saved.data, imageSize: saved.imageSize, seed: saved.seed)
-                trainer = try Trainer.resume(from: out, steps: steps, realBatches: dataset.batch)
+                trainer = try Trainer.resume(from: out, steps: steps, generatorAverage: ema, realBatches: dataset.batch)
             } else {
                 if exists && !force {
                     throw InputError(.badArgument, file: out, "already exists: add --resume to continue it or --force to start over")

@@ -82,6 +82,62 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    /// `--ema β`: the checkpoint's generator is β·average + (1 − β)·live after every step,
+    /// starting from the initial weights; the live weights stay with the optimizer.
+    func testMovingAverageOfTheGeneratorFollowsItsRecursion() throws {
+        var config = tinyConfig(.wganGP)
+        config.generatorAverage = 0.75
+        let dataset = try shapes(config)
+        let trainer = try Trainer(config: config, realBatches: dataset.batch)
+        let averaged = try XCTUnwrap(trainer.averagedGenerator)
+        var expected = trainer.generator.namedTensors.map { $0.1.storage.map(Double.init) }
+        for _ in 0..<3 {
+            try trainer.trainStep()
+            for (index, (_, live)) in trainer.generator.namedTensors.enumerated() {
+                expected[index] = zip(expected[index], live.storage).map { 0.75 * $0 + 0.25 * Double($1) }
+            }
+        }
+        for ((name, average), want) in zip(averaged.namedTensors, expected) {
+            let error = zip(average.storage, want).map { abs(Double($0) - $1) }.max() ?? 0
+            XCTAssertLessThan(error, 1e-5, name)
+        }
+        XCTAssertTrue(averaged.parameters.map(\.storage) != trainer.generator.parameters.map(\.storage),
+                      "the average lags the live weights")
+        XCTAssertTrue(trainer.checkpoint().generator === averaged, "the checkpoint saves the average")
+        XCTAssertTrue(trainer.fixedSamples().storage == withoutGrad { averaged(trainer.fixedLatents) }.storage)
+    }
+
+    /// A run with `--ema` resumes exactly (average from the checkpoint, live weights from the state),
+    /// and `--ema` given at resume starts the average from the weights trained so far.
+    func testMovingAverageResumesExactlyAndCanStartAtResume() throws {
+        var config = tinyConfig(.wganGP)
+        config.generatorAverage = 0.5
+        config.steps = 4
+        let dataset = try shapes(config)
+        let straight = try Trainer(config: config, realBatches: dataset.batch)
+        for _ in 0..<4 { try straight.trainStep() }
+        let first = try Trainer(config: config, realBatches: dataset.batch)
+        for _ in 0..<2 { try first.trainStep() }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ema-\(UUID()).bin").path
+        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: path + ".state") }
+        try first.save(to: path)
+        let resumed = try Trainer.resume(from: path, realBatches: dataset.batch)
+        for _ in 0..<2 { try resumed.trainStep() }
+        XCTAssertTrue(resumed.generator.namedTensors.map(\.1.storage) == straight.generator.namedTensors.map(\.1.storage), "live")
+        XCTAssertTrue(resumed.averagedGenerator!.namedTensors.map(\.1.storage)
+                      == straight.averagedGenerator!.namedTensors.map(\.1.storage), "average")
+
+        var plain = tinyConfig(.wganGP)
+        plain.steps = 4
+        let noAverage = try Trainer(config: plain, realBatches: dataset.batch)
+        for _ in 0..<2 { try noAverage.trainStep() }
+        try noAverage.save(to: path)
+        let switched = try Trainer.resume(from: path, generatorAverage: 0.9, realBatches: dataset.batch)
+        XCTAssertEqual(switched.config.generatorAverage, 0.9)
+        XCTAssertTrue(switched.averagedGenerator!.namedTensors.map(\.1.storage) == noAverage.generator.namedTensors.map(\.1.storage))
+        XCTAssertThrowsError(try Trainer.resume(from: path, generatorAverage: 1, realBatches: dataset.batch))
+    }
+
     /// SAN: the hinge (function) term trains h and s but not ω; the direction term trains ω only.
     func testSANRoutesEachTermToItsOwnParameters() throws {
         var config = tinyConfig(.san)
