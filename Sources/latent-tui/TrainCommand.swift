@@ -136,8 +136,8 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             threads.apply()
+            // The folder is made by `train` (with samples/), once the flags and data have been checked.
             let folder = (out as NSString).deletingLastPathComponent
-            if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
             let trainer: Trainer
             let exists = FileManager.default.fileExists(atPath: out)
             if resume {

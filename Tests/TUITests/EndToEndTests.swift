@@ -233,6 +233,36 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(run.errors.split(separator: "\n").count, 1)
     }
 
+    /// `train` from the command line: a bad flag is one line and leaves no folder behind;
+    /// `--ema` saves the average in the checkpoint and the live weights in the state;
+    /// `--resume` continues to the new total with the same settings.
+    func testTrainFromTheCommandLineWithAMovingAverageAndResume() throws {
+        let tiny = ["--image-size", "16", "--width", "8", "--latent-dim", "4", "--batch", "4", "--sample-every", "2"]
+        var run = try runCommand(["train", "--objective", "wgan-gp", "--ema", "1.5", "--out", "bad/t.bin"] + tiny)
+        XCTAssertEqual(run.status, 2)
+        XCTAssertEqual(run.errors, "error: --ema: must be in [0, 1), e.g. 0.999\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("bad")), "nothing is written for a bad flag")
+
+        run = try runCommand(["train", "--objective", "wgan-gp", "--steps", "3", "--ema", "0.9", "--out", "run/t.bin"] + tiny)
+        XCTAssertEqual(run.status, 0, run.errors)
+        let saved = try Checkpoint.load(path: folder.file("run/t.bin"))
+        let state = try SafetensorsFile.read(path: folder.file("run/t.bin.state"))
+        var differs = false
+        for (name, average) in saved.generator.namedTensors {
+            let live = try state.tensor("live_generator.\(name)")
+            XCTAssertEqual(live.shape, average.shape, name)
+            differs = differs || live.storage != average.storage
+        }
+        XCTAssertTrue(differs, "the checkpoint holds the average, not the live weights")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.file("run/samples/step_000002.png")))
+
+        run = try runCommand(["train", "--objective", "wgan-gp", "--resume", "--steps", "5", "--out", "run/t.bin"])
+        XCTAssertEqual(run.status, 0, run.errors)
+        let record = try XCTUnwrap(try Checkpoint.load(path: folder.file("run/t.bin")).trainingRecord)
+        XCTAssertTrue(record.contains("\"steps\":5"), record)
+        XCTAssertTrue(record.contains("\"generatorAverage\":0.9"), record)
+    }
+
     // MARK: helpers
 
     /// Starts the browser and waits until the first frame's readouts are drawn.
