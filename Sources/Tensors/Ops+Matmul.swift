@@ -42,6 +42,11 @@ public func gemm(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>,
                     blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb),
                     accumulate ? 1 : 0, c, blasint(ldc))
     }
+    if m == 1 || n == 1 {
+        gemv(a, lda: lda, b, ldb: ldb, c, ldc: ldc, m: m, n: n, k: k,
+             transposeA: transposeA, transposeB: transposeB, accumulate: accumulate)
+        return
+    }
     let parts = Swift.min(workerThreadCount, m * n * k / splitThreshold)
     if parts <= 1 || Swift.max(m, n) < 2 * 16 {
         call(a, b, c, m, n)
@@ -58,6 +63,36 @@ public func gemm(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>,
             call(a + (transposeA ? start : start * lda), b, c + start * ldc, size, n)
         } else {
             call(a, b + (transposeB ? start * ldb : start), c + start, m, size)
+        }
+    }
+}
+
+/// A product with one row or one column of C as a matrix-vector product: sgemm
+/// would pack (copy) the whole matrix first, sgemv reads it once. A batch-1 linear
+/// layer and a critic's last layer are such products.
+private func gemv(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                  _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int,
+                  transposeA: Bool, transposeB: Bool, accumulate: Bool) {
+    // sgemv's beta = 0 may still read y (0·NaN), and C can be uninitialised memory.
+    let (outputs, outputStride) = m == 1 ? (n, 1) : (m, ldc)
+    if !accumulate {
+        for i in 0..<outputs { c[i * outputStride] = 0 }
+    }
+    if m == 1 {
+        // c[1×n] = a[1×k]·op(B): y = op(B)ᵀ·x. B is k×n (or n×k when transposed) with ldb.
+        let x = a, incx = transposeA ? lda : 1
+        if transposeB {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(n), blasint(k), 1, b, blasint(ldb), x, blasint(incx), 1, c, 1)
+        } else {
+            cblas_sgemv(CblasRowMajor, CblasTrans, blasint(k), blasint(n), 1, b, blasint(ldb), x, blasint(incx), 1, c, 1)
+        }
+    } else {
+        // c[m×1] = op(A)·b[k×1]: A is m×k (or k×m when transposed) with lda.
+        let x = b, incx = transposeB ? 1 : ldb
+        if transposeA {
+            cblas_sgemv(CblasRowMajor, CblasTrans, blasint(k), blasint(m), 1, a, blasint(lda), x, blasint(incx), 1, c, blasint(ldc))
+        } else {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(m), blasint(k), 1, a, blasint(lda), x, blasint(incx), 1, c, blasint(ldc))
         }
     }
 }

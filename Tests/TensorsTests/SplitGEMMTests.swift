@@ -22,8 +22,9 @@ final class SplitGEMMTests: XCTestCase {
 
     func testSplitProductsMatchTheReference() {
         var rng = RandomGenerator(seed: 11)
-        // Tall (split into row blocks), wide (column blocks) and one too small to split.
-        for (m, n, k) in [(300, 70, 128), (40, 500, 128), (20, 20, 20)] {
+        // Tall (split into row blocks), wide (column blocks), one too small to split, and
+        // one-row / one-column products (matrix-vector).
+        for (m, n, k) in [(300, 70, 128), (40, 500, 128), (20, 20, 20), (1, 300, 70), (300, 1, 70), (1, 1, 9)] {
             for ta in [false, true] {
                 for tb in [false, true] {
                     let a = Tensor.normal([m * k], using: &rng).storage
@@ -49,6 +50,31 @@ final class SplitGEMMTests: XCTestCase {
                         }
                         XCTAssertLessThan(worst, 1e-3, "m \(m) n \(n) k \(k) ta \(ta) tb \(tb) workers \(workers)")
                     }
+                }
+            }
+        }
+    }
+
+    /// Accumulating products add to C, including the matrix-vector ones.
+    func testAccumulatingProductsAddToC() {
+        var rng = RandomGenerator(seed: 12)
+        for (m, n, k) in [(1, 40, 30), (40, 1, 30), (30, 40, 20)] {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let a = Tensor.normal([m * k], using: &rng).storage
+                    let b = Tensor.normal([k * n], using: &rng).storage
+                    let expected = product(a, b, m: m, n: n, k: k, ta: ta, tb: tb)
+                    var c = [Float](repeating: 0.5, count: m * n)
+                    a.withUnsafeBufferPointer { pa in
+                        b.withUnsafeBufferPointer { pb in
+                            c.withUnsafeMutableBufferPointer { pc in
+                                gemm(pa.baseAddress!, lda: ta ? m : k, pb.baseAddress!, ldb: tb ? k : n,
+                                     pc.baseAddress!, ldc: n, m: m, n: n, k: k, transposeA: ta, transposeB: tb, accumulate: true)
+                            }
+                        }
+                    }
+                    let worst = zip(c, expected).map { abs(Double($0) - ($1 + 0.5)) }.max()!
+                    XCTAssertLessThan(worst, 1e-3, "m \(m) n \(n) k \(k) ta \(ta) tb \(tb)")
                 }
             }
         }
