@@ -23,6 +23,33 @@ final class TrainerTests: XCTestCase {
         try ShapesDataset(imageSize: config.imageSize, seed: 1, valueRange: (-1, 1))
     }
 
+    func temporaryCheckpointPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID()).bin").path
+    }
+
+    func removeCheckpoint(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.removeItem(atPath: path + ".state")
+    }
+
+    /// Four steps in one run, and the same four as two steps, a save, a resume and two more steps.
+    func straightAndResumed(_ base: TrainingConfig) throws -> (straight: Trainer, resumed: Trainer) {
+        var config = base
+        config.steps = 4
+        let dataset = try shapes(config)
+        let straight = try Trainer(config: config, realBatches: dataset.batch)
+        for _ in 0..<4 { try straight.trainStep() }
+        let first = try Trainer(config: config, realBatches: dataset.batch)
+        for _ in 0..<2 { try first.trainStep() }
+        let path = temporaryCheckpointPath()
+        defer { removeCheckpoint(path) }
+        try first.save(to: path)
+        let resumed = try Trainer.resume(from: path, realBatches: dataset.batch)
+        XCTAssertEqual(resumed.step, 2)
+        for _ in 0..<2 { try resumed.trainStep() }
+        return (straight, resumed)
+    }
+
     func testEveryObjectiveTrainsAndSavesALoadableCheckpoint() throws {
         for objective in Objective.allCases {
             var config = tinyConfig(objective)
@@ -48,8 +75,8 @@ final class TrainerTests: XCTestCase {
                 XCTAssertLessThanOrEqual(biggest, config.clip, "weights clipped")
             case .ns: break
             }
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("t-\(objective)-\(UUID()).bin").path
-            defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: path + ".state") }
+            let path = temporaryCheckpointPath()
+            defer { removeCheckpoint(path) }
             try trainer.save(to: path)
             let loaded = try Checkpoint.load(path: path)
             XCTAssertEqual(loaded.prior.rawValue, objective == .began ? "uniform" : "gaussian")
@@ -62,20 +89,7 @@ final class TrainerTests: XCTestCase {
     /// Resuming from the saved checkpoint and state continues exactly as an uninterrupted run.
     func testResumeContinuesExactly() throws {
         for objective in [Objective.wganGP, .began, .san] {
-            var config = tinyConfig(objective)
-            config.steps = 4
-            let dataset = try shapes(config)
-            let straight = try Trainer(config: config, realBatches: dataset.batch)
-            for _ in 0..<4 { try straight.trainStep() }
-
-            let first = try Trainer(config: config, realBatches: dataset.batch)
-            for _ in 0..<2 { try first.trainStep() }
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("r-\(UUID()).bin").path
-            defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: path + ".state") }
-            try first.save(to: path)
-            let resumed = try Trainer.resume(from: path, realBatches: dataset.batch)
-            XCTAssertEqual(resumed.step, 2)
-            for _ in 0..<2 { try resumed.trainStep() }
+            let (straight, resumed) = try straightAndResumed(tinyConfig(objective))
             XCTAssertTrue(resumed.generator.parameters.map(\.storage) == straight.generator.parameters.map(\.storage), "\(objective) generator")
             XCTAssertTrue(resumed.critic.namedTensors.map(\.1.storage) == straight.critic.namedTensors.map(\.1.storage), "\(objective) critic")
             XCTAssertEqual(resumed.kT, straight.kT)
@@ -112,23 +126,16 @@ final class TrainerTests: XCTestCase {
     func testMovingAverageResumesExactlyAndCanStartAtResume() throws {
         var config = tinyConfig(.wganGP)
         config.generatorAverage = 0.5
-        config.steps = 4
-        let dataset = try shapes(config)
-        let straight = try Trainer(config: config, realBatches: dataset.batch)
-        for _ in 0..<4 { try straight.trainStep() }
-        let first = try Trainer(config: config, realBatches: dataset.batch)
-        for _ in 0..<2 { try first.trainStep() }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ema-\(UUID()).bin").path
-        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: path + ".state") }
-        try first.save(to: path)
-        let resumed = try Trainer.resume(from: path, realBatches: dataset.batch)
-        for _ in 0..<2 { try resumed.trainStep() }
+        let (straight, resumed) = try straightAndResumed(config)
         XCTAssertTrue(resumed.generator.namedTensors.map(\.1.storage) == straight.generator.namedTensors.map(\.1.storage), "live")
         XCTAssertTrue(resumed.averagedGenerator!.namedTensors.map(\.1.storage)
                       == straight.averagedGenerator!.namedTensors.map(\.1.storage), "average")
 
         var plain = tinyConfig(.wganGP)
         plain.steps = 4
+        let dataset = try shapes(plain)
+        let path = temporaryCheckpointPath()
+        defer { removeCheckpoint(path) }
         let noAverage = try Trainer(config: plain, realBatches: dataset.batch)
         for _ in 0..<2 { try noAverage.trainStep() }
         try noAverage.save(to: path)

@@ -1,0 +1,80 @@
+"""WGAN-GP in PyTorch on the same data, architecture and settings as
+`latent-tui train --objective wgan-gp` (without path length regularization), to
+tell slow convergence from a trainer bug by comparing sample grids step for
+step. Needs torch and pillow; the data comes from `latent-tui dataset`.
+
+    latent-tui dataset --n 20000 --out /tmp/shapes32 --seed 1
+    python scripts/wgangp_peer.py /tmp/shapes32 --width 128 --steps 2000 --out /tmp/wgangp-torch
+"""
+import argparse, glob, os, time
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from began_peer import generator, widths
+
+
+def critic(size, width):
+    layers, cin = [], 3
+    for c in reversed(widths(width, size)):
+        layers += [nn.Conv2d(cin, c, 4, 2, 1), nn.LeakyReLU(0.2)]
+        cin = c
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(16 * cin, 1))
+
+
+def save_grid(samples, path):
+    grid = ((samples.clamp(-1, 1) + 1) * 127.5).byte().permute(0, 2, 3, 1).numpy()
+    rows = [np.concatenate(list(grid[r * 8:(r + 1) * 8]), axis=1) for r in range(8)]
+    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("data")
+    p.add_argument("--out", required=True)
+    p.add_argument("--width", type=int, default=128)
+    p.add_argument("--latent", type=int, default=64)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--minutes", type=float, default=60)
+    p.add_argument("--sample-every", type=int, default=250)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1)
+    a = p.parse_args()
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    files = sorted(glob.glob(os.path.join(a.data, "*.png")))
+    x = np.stack([np.asarray(Image.open(f).convert("RGB"), dtype=np.float32) for f in files])
+    data = torch.from_numpy(x).permute(0, 3, 1, 2) / 127.5 - 1
+    size = data.shape[-1]
+    G, D = generator(a.latent, size, a.width, True), critic(size, a.width)
+    og = torch.optim.Adam(G.parameters(), 1e-4, betas=(0.0, 0.9))
+    od = torch.optim.Adam(D.parameters(), 1e-4, betas=(0.0, 0.9))
+    fixed = torch.randn(64, a.latent)
+    os.makedirs(a.out, exist_ok=True)
+    step, start = 0, time.time()
+    while step < a.steps and time.time() - start < a.minutes * 60:
+        for _ in range(5):
+            real = data[torch.randint(len(data), (a.batch,))]
+            fake = G(torch.randn(a.batch, a.latent)).detach()
+            e = torch.rand(a.batch, 1, 1, 1)
+            mixed = (e * real + (1 - e) * fake).requires_grad_(True)
+            g, = torch.autograd.grad(D(mixed).sum(), mixed, create_graph=True)
+            gp = ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+            loss_d = D(fake).mean() - D(real).mean() + 10 * gp
+            od.zero_grad(); loss_d.backward(); od.step()
+        loss_g = -D(G(torch.randn(a.batch, a.latent))).mean()
+        og.zero_grad(); loss_g.backward(); og.step()
+        step += 1
+        if step % a.sample_every == 0:
+            print(f"step {step} D {loss_d.item():.3f} G {loss_g.item():.3f} GP {gp.item():.3f} "
+                  f"{time.time() - start:.0f} s", flush=True)
+            with torch.no_grad():
+                G.eval(); s = G(fixed); G.train()
+            save_grid(s, os.path.join(a.out, f"step_{step:06d}.png"))
+
+
+if __name__ == "__main__":
+    main()
