@@ -34,6 +34,20 @@ def generator(d, size, width, batch_norm):
     return nn.Sequential(*layers)
 
 
+def load_images(folder):
+    """The folder's PNGs as an NCHW tensor in [-1, 1]."""
+    files = sorted(glob.glob(os.path.join(folder, "*.png")))
+    x = np.stack([np.asarray(Image.open(f).convert("RGB"), dtype=np.float32) for f in files])
+    return torch.from_numpy(x).permute(0, 3, 1, 2) / 127.5 - 1
+
+
+def save_grid(samples, path):
+    """64 samples in [-1, 1] as one 8x8 PNG grid."""
+    grid = ((samples.clamp(-1, 1) + 1) * 127.5).byte().permute(0, 2, 3, 1).numpy()
+    rows = [np.concatenate(list(grid[r * 8:(r + 1) * 8]), axis=1) for r in range(8)]
+    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+
+
 def autoencoder(size, width, hidden):
     w = widths(width, size)
     layers, cin = [], 3
@@ -104,9 +118,7 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    files = sorted(glob.glob(os.path.join(a.data, "*.png")))
-    x = np.stack([np.asarray(Image.open(f).convert("RGB"), dtype=np.float32) for f in files])
-    data = torch.from_numpy(x).permute(0, 3, 1, 2) / 127.5 - 1
+    data = load_images(a.data)
     size = data.shape[-1]
     print(f"spread of the data over images {data[:64].std(0).mean().item():.4f}", flush=True)
     if a.paper:
@@ -135,9 +147,7 @@ def main():
             spread = s.std(0).mean().item()
             print(f"step {step} L(x) {lr_.item():.4f} L(G) {lg.item():.4f} k {k:.4f} "
                   f"M {lr_.item() + abs(a.gamma * lr_.item() - lg.item()):.4f} spread over z {spread:.4f}", flush=True)
-            grid = ((s.clamp(-1, 1) + 1) * 127.5).byte().permute(0, 2, 3, 1).numpy()
-            rows = [np.concatenate(list(grid[r * 8:(r + 1) * 8]), axis=1) for r in range(8)]
-            Image.fromarray(np.concatenate(rows, axis=0)).save(os.path.join(a.out, f"step_{step:06d}.png"))
+            save_grid(s, os.path.join(a.out, f"step_{step:06d}.png"))
 
 
 if __name__ == "__main__":

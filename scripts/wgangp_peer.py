@@ -6,14 +6,12 @@ step. Needs torch and pillow; the data comes from `latent-tui dataset`.
     latent-tui dataset --n 20000 --out /tmp/shapes32 --seed 1
     python scripts/wgangp_peer.py /tmp/shapes32 --width 128 --steps 2000 --out /tmp/wgangp-torch
 """
-import argparse, glob, os, time
+import argparse, os, time
 
-import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
-from began_peer import generator, widths
+from began_peer import generator, load_images, save_grid, widths
 
 
 def critic(size, width):
@@ -22,12 +20,6 @@ def critic(size, width):
         layers += [nn.Conv2d(cin, c, 4, 2, 1), nn.LeakyReLU(0.2)]
         cin = c
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(16 * cin, 1))
-
-
-def save_grid(samples, path):
-    grid = ((samples.clamp(-1, 1) + 1) * 127.5).byte().permute(0, 2, 3, 1).numpy()
-    rows = [np.concatenate(list(grid[r * 8:(r + 1) * 8]), axis=1) for r in range(8)]
-    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
 
 
 def main():
@@ -45,9 +37,7 @@ def main():
     a = p.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
-    files = sorted(glob.glob(os.path.join(a.data, "*.png")))
-    x = np.stack([np.asarray(Image.open(f).convert("RGB"), dtype=np.float32) for f in files])
-    data = torch.from_numpy(x).permute(0, 3, 1, 2) / 127.5 - 1
+    data = load_images(a.data)
     size = data.shape[-1]
     G, D = generator(a.latent, size, a.width, True), critic(size, a.width)
     og = torch.optim.Adam(G.parameters(), 1e-4, betas=(0.0, 0.9))
