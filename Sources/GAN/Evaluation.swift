@@ -23,6 +23,13 @@ public struct StatisticComparison: Codable, Equatable, Sendable {
     public var standardisedWasserstein: Float
 }
 
+/// How often one of `ShapeStatistics.clean`'s conditions holds, real against generated.
+public struct CleanConditionShare: Codable, Equatable, Sendable {
+    public var condition: ShapeStatistics.CleanCondition
+    public var real: Float
+    public var generated: Float
+}
+
 /// Sample-quality figures of a generator against its dataset.
 public struct EvaluationReport: Codable, Equatable, Sendable {
     public var generatedCount: Int
@@ -43,6 +50,8 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     public var cleanFraction: Float
     /// The same for the dataset images (≈ 1 for shapes; a reference for folders).
     public var realCleanFraction: Float
+    /// Each condition of a clean shape on its own: which ones the samples miss.
+    public var cleanConditions: [CleanConditionShare]
     /// Where the figures came from, when known (`evaluateCheckpoint` fills them in).
     public var data: String?
     public var seed: UInt64?
@@ -68,6 +77,11 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
                   "recall (k = \(neighbours))                             \(String(format: "%.3f", recall))",
                   "clean shapes                                generated \(String(format: "%.3f", cleanFraction)), "
                       + "dataset \(String(format: "%.3f", realCleanFraction))"]
+        for share in cleanConditions {
+            let name = "  " + share.condition.rawValue.replacingOccurrences(of: "_", with: " ")
+            lines.append(name.padding(toLength: 44, withPad: " ", startingAt: 0)
+                             + "generated \(String(format: "%.3f", share.generated)), dataset \(String(format: "%.3f", share.real))")
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -126,11 +140,17 @@ public func evaluate(generated: [ShapeStatistics], real: [ShapeStatistics], neig
     let zGen = standardise(gen), zRef = standardise(ref)
     let frechet = frechetDistance(zRef, zGen)
     let (precision, recall) = manifoldPrecisionRecall(real: zRef, generated: zGen, k: k)
+    func share(_ images: [ShapeStatistics], _ holds: (ShapeStatistics) -> Bool) -> Float {
+        Float(images.filter(holds).count) / Float(images.count)
+    }
     return EvaluationReport(
         generatedCount: generated.count, realCount: real.count, statistics: comparisons,
         frechet: Float(frechet), precision: precision, recall: recall, neighbours: k,
-        cleanFraction: Float(generated.filter(\.clean).count) / Float(generated.count),
-        realCleanFraction: Float(real.filter(\.clean).count) / Float(real.count))
+        cleanFraction: share(generated, \.clean), realCleanFraction: share(real, \.clean),
+        cleanConditions: ShapeStatistics.CleanCondition.allCases.map { condition in
+            CleanConditionShare(condition: condition, real: share(real) { $0.meets(condition) },
+                                generated: share(generated) { $0.meets(condition) })
+        })
 }
 
 // MARK: the evaluate command's work

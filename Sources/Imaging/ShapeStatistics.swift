@@ -54,7 +54,25 @@ public struct ShapeStatistics: Equatable, Sendable, Codable {
     /// Share of border pixels that look like the background.
     public var borderFraction: Float
     /// A clean shape: one component, uniform colour, background all around, a sensible size.
-    public var clean: Bool
+    public var clean: Bool { CleanCondition.allCases.allSatisfy(meets) }
+
+    /// The conditions of `clean`, each checkable on its own so that a report
+    /// can say which ones a generator's samples miss.
+    public enum CleanCondition: String, CaseIterable, Codable, Sendable {
+        case oneComponent = "one_component"
+        case uniformColour = "uniform_colour"
+        case backgroundAllAround = "background_all_around"
+        case sensibleArea = "sensible_area"
+    }
+
+    public func meets(_ condition: CleanCondition) -> Bool {
+        switch condition {
+        case .oneComponent: componentFraction >= Self.minimumComponentFraction
+        case .uniformColour: colourSpread <= Self.maximumColourSpread
+        case .backgroundAllAround: borderFraction >= Self.minimumBorderFraction
+        case .sensibleArea: Self.areaRange.contains(area)
+        }
+    }
 
     /// Names of the entries of `vector`, in order (used in reports).
     public static let names = ["x", "y", "area", "orientation_cos", "orientation_sin",
@@ -94,7 +112,7 @@ public struct ShapeStatistics: Equatable, Sendable, Codable {
         ShapeStatistics(x: 0.5, y: 0.5, area: 0, orientationCos: 0, orientationSin: 0, hueCos: 0, hueSin: 0,
                         compactness: 0, backgroundLevel: (background[0] + background[1] + background[2]) / 3,
                         background: background, foreground: background, contrast: 0, componentFraction: 0,
-                        colourSpread: 0, borderFraction: borderFraction, clean: false)
+                        colourSpread: 0, borderFraction: borderFraction)
     }
 }
 
@@ -316,10 +334,6 @@ struct ShapeStatisticsWorkspace {
 
                     let componentFraction = totalMass > 0 ? Float(largestMass / totalMass) : 0
                     let fArea = Float(area)
-                    let clean = componentFraction >= ShapeStatistics.minimumComponentFraction
-                        && spread <= ShapeStatistics.maximumColourSpread
-                        && borderFraction >= ShapeStatistics.minimumBorderFraction
-                        && ShapeStatistics.areaRange.contains(fArea)
                     return ShapeStatistics(
                         x: Float(cx / fw), y: Float(cy / fh), area: fArea,
                         orientationCos: trace > 0 ? Float((m20 - m02) / trace) : 0,
@@ -329,7 +343,7 @@ struct ShapeStatisticsWorkspace {
                         backgroundLevel: (bgR + bgG + bgB) / 3,
                         background: background, foreground: foreground, contrast: contrast,
                         componentFraction: componentFraction, colourSpread: spread,
-                        borderFraction: borderFraction, clean: clean)
+                        borderFraction: borderFraction)
                 }
             }
         }

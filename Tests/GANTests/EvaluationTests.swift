@@ -134,6 +134,20 @@ final class EvaluationTests: XCTestCase {
         XCTAssertLessThan(cut.precision, baseline.precision - 0.4, cut.text)
         XCTAssertLessThan(cut.recall, baseline.recall - 0.4, cut.text)
         XCTAssertLessThan(cut.cleanFraction, 0.5, cut.text) // small shapes can still fit
+
+        // Which condition of a clean shape the cut ones miss: the background all around.
+        func generatedShare(_ report: EvaluationReport, _ condition: ShapeStatistics.CleanCondition) -> Float {
+            report.cleanConditions.first { $0.condition == condition }?.generated ?? -1
+        }
+        XCTAssertEqual(cut.cleanConditions.map(\.condition), ShapeStatistics.CleanCondition.allCases)
+        XCTAssertLessThan(generatedShare(cut, .backgroundAllAround), 0.5, cut.text)
+        XCTAssertGreaterThan(generatedShare(cut, .oneComponent), 0.95, cut.text)
+        XCTAssertGreaterThan(generatedShare(cut, .uniformColour), 0.95, cut.text)
+        for condition in ShapeStatistics.CleanCondition.allCases {
+            XCTAssertEqual(generatedShare(report, condition), 1, "\(condition)")
+            XCTAssertEqual(cut.cleanConditions.first { $0.condition == condition }?.real, 1, "\(condition)")
+            XCTAssertLessThanOrEqual(cut.cleanFraction, generatedShare(cut, condition))
+        }
     }
 
     func testReportFormats() throws {
@@ -145,6 +159,8 @@ final class EvaluationTests: XCTestCase {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         XCTAssertTrue(report.json.contains("\"clean_fraction\""))
+        XCTAssertTrue(report.json.contains("\"background_all_around\""))
+        XCTAssertTrue(report.text.contains("uniform colour"))
         XCTAssertEqual(try decoder.decode(EvaluationReport.self, from: Data(report.json.utf8)), report)
     }
 

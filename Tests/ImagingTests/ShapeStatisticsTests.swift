@@ -102,6 +102,7 @@ final class ShapeStatisticsTests: XCTestCase {
         }, width: 64, height: 64)
         XCTAssertEqual(two.componentFraction, 0.5, accuracy: 0.02)
         XCTAssertFalse(two.clean)
+        XCTAssertEqual(ShapeStatistics.CleanCondition.allCases.filter { !two.meets($0) }, [.oneComponent])
         XCTAssertEqual(two.x, 31 / 64, accuracy: 0.01)
 
         var rng = RandomGenerator(seed: 3)
@@ -124,6 +125,7 @@ final class ShapeStatisticsTests: XCTestCase {
         XCTAssertEqual(mixed.componentFraction, 1)
         XCTAssertGreaterThan(mixed.colourSpread, ShapeStatistics.maximumColourSpread)
         XCTAssertFalse(mixed.clean)
+        XCTAssertEqual(ShapeStatistics.CleanCondition.allCases.filter { !mixed.meets($0) }, [.uniformColour])
     }
 
     func testPlainImageHasNoForeground() {
