@@ -76,7 +76,7 @@ struct RejectionComparison: Encodable {
             return name.padding(toLength: 28, withPad: " ", startingAt: 0)
                 + String(format: "%10.4f %10.4f %+10.4f", a, b, b - a) + (b == a ? "" : better ? "  better" : "  worse")
         }
-        return [plain.text, "",
+        return ([plain.text, "",
                 String(format: "rejection sampling: percentile %g, γ = %.4g, accepted %d of %d proposals (%.1f%%)",
                        rejection.percentile, rejection.gamma, rejection.accepted, rejection.proposed,
                        100 * rejection.acceptanceRate),
@@ -84,7 +84,11 @@ struct RejectionComparison: Encodable {
                 row("Fréchet distance", plain.frechet, drs.frechet, lowerIsBetter: true),
                 row("precision", plain.precision, drs.precision, lowerIsBetter: false),
                 row("recall", plain.recall, drs.recall, lowerIsBetter: false),
-                row("clean shapes", plain.cleanFraction, drs.cleanFraction, lowerIsBetter: false)].joined(separator: "\n")
+                row("clean shapes", plain.cleanFraction, drs.cleanFraction, lowerIsBetter: false)]
+            + zip(plain.cleanConditions, drs.cleanConditions).map { without, with in
+                row("  " + without.condition.rawValue.replacingOccurrences(of: "_", with: " "),
+                    without.generated, with.generated, lowerIsBetter: false)
+            }).joined(separator: "\n")
     }
 
     var json: String {

@@ -218,6 +218,15 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(drs["accepted"] as? Int, 4)
         XCTAssertEqual(try NPY.read(path: folder.file("drs/z.npy")).shape, [4, TinyCheckpoint.latentDimension])
 
+        // evaluate --drs: the figures without and with rejection, each condition of a clean shape in both.
+        run = try runCommand(["evaluate", "tiny.bin", "--n", "8", "--seed", "2", "--drs"])
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertTrue(run.output.contains("without   with DRS"), run.output)
+        for condition in ShapeStatistics.CleanCondition.allCases {
+            let name = "  " + condition.rawValue.replacingOccurrences(of: "_", with: " ") + " "
+            XCTAssertEqual(run.output.components(separatedBy: name).count - 1, 2, "\(condition) in the report and the comparison")
+        }
+
         try startBrowser(["tiny.bin", "--seed", "5"])
         tmux.send("r")
         let screen = try tmux.waitFor("a DRS draw") { $0.contains("new z0: seed 6 · DRS") }
