@@ -49,7 +49,7 @@ public struct ShapeStatistics: Equatable, Sendable, Codable {
     public var contrast: Float
     /// Share of the foreground mass in the largest 8-connected component.
     public var componentFraction: Float
-    /// RMS deviation of interior foreground pixels from their mean colour.
+    /// RMS deviation of the interior (two pixels in from the edge) from its mean colour.
     public var colourSpread: Float
     /// Share of border pixels that look like the background.
     public var borderFraction: Float
@@ -306,18 +306,26 @@ struct ShapeStatisticsWorkspace {
                         component += 1
                     }
 
-                    // 4. Colour of the interior: mask pixels whose 4 neighbours are
-                    //    mask pixels too (edges mix with the background); a shape too
-                    //    thin to have an interior falls back to full-weight pixels.
+                    // 4. Colour of the interior: mask pixels at least two steps from
+                    //    the mask's edge. Edges mix with the background over a pixel
+                    //    or two (one in the dataset, about two in a generator's
+                    //    output), and that ramp is not a colour of the shape. Thinner
+                    //    shapes fall back to one step, then to full-weight pixels.
                     func isMask(_ x: Int, _ y: Int) -> Bool { x >= 0 && y >= 0 && x < w && y < h && dist[y * w + x] > threshold }
+                    func isInner(_ x: Int, _ y: Int) -> Bool {
+                        isMask(x, y) && isMask(x - 1, y) && isMask(x + 1, y) && isMask(x, y - 1) && isMask(x, y + 1)
+                    }
                     var interior = 0.0, mr = 0.0, mg = 0.0, mb = 0.0, sq = 0.0
-                    for pass in 0..<2 where interior == 0 {
+                    for pass in 0..<3 where interior == 0 {
                         for yi in 0..<h {
                             for xi in 0..<w {
                                 let p = yi * w + xi
-                                let take = pass == 0
-                                    ? isMask(xi, yi) && isMask(xi - 1, yi) && isMask(xi + 1, yi) && isMask(xi, yi - 1) && isMask(xi, yi + 1)
-                                    : wt[p] >= 1
+                                let take = switch pass {
+                                case 0: isInner(xi, yi) && isInner(xi - 1, yi) && isInner(xi + 1, yi)
+                                    && isInner(xi, yi - 1) && isInner(xi, yi + 1)
+                                case 1: isInner(xi, yi)
+                                default: wt[p] >= 1
+                                }
                                 guard take else { continue }
                                 let (cr, cg, cb) = (Double(r[p]), Double(g[p]), Double(b[p]))
                                 interior += 1; mr += cr; mg += cg; mb += cb

@@ -128,6 +128,34 @@ final class ShapeStatisticsTests: XCTestCase {
         XCTAssertEqual(ShapeStatistics.CleanCondition.allCases.filter { !mixed.meets($0) }, [.uniformColour])
     }
 
+    /// A generator's edges ramp over about two pixels; the ramp is not a second
+    /// colour. A blotch inside the shape is.
+    func testSoftEdgesAreUniformButABlotchIsNot() {
+        let size = 32, plane = 32 * 32
+        func softDisk(blotch: Bool) -> [Float] {
+            var out = [Float](repeating: 0.2, count: 3 * plane)
+            for y in 0..<size {
+                for x in 0..<size {
+                    let d = ((Float(x) + 0.5 - 15) * (Float(x) + 0.5 - 15) + (Float(y) + 0.5 - 16) * (Float(y) + 0.5 - 16)).squareRoot()
+                    let c = min(max((6.25 - d) / 2.5, 0), 1) // a ramp 2.5 px wide around r = 5
+                    let inBlotch = blotch && x >= 14 && x <= 16 && y >= 15 && y <= 17
+                    let fg: (Float, Float, Float) = inBlotch ? (1, 0.8, 0) : (1, 0, 0)
+                    let p = y * size + x
+                    out[p] = 0.2 + c * (fg.0 - 0.2)
+                    out[plane + p] = 0.2 + c * (fg.1 - 0.2)
+                    out[2 * plane + p] = 0.2 + c * (fg.2 - 0.2)
+                }
+            }
+            return out
+        }
+        let soft = shapeStatistics(chw: softDisk(blotch: false), width: size, height: size)
+        XCTAssertLessThan(soft.colourSpread, 0.02)
+        XCTAssertTrue(soft.clean, "\(soft)")
+        let blotched = shapeStatistics(chw: softDisk(blotch: true), width: size, height: size)
+        XCTAssertGreaterThan(blotched.colourSpread, ShapeStatistics.maximumColourSpread)
+        XCTAssertEqual(ShapeStatistics.CleanCondition.allCases.filter { !blotched.meets($0) }, [.uniformColour])
+    }
+
     func testPlainImageHasNoForeground() {
         let plain = [Float](repeating: 0.4, count: 3 * 32 * 32)
         let s = shapeStatistics(chw: plain, width: 32, height: 32)
