@@ -50,8 +50,9 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     public var cleanFraction: Float
     /// The same for the dataset images (≈ 1 for shapes; a reference for folders).
     public var realCleanFraction: Float
-    /// Each condition of a clean shape on its own: which ones the samples miss.
-    public var cleanConditions: [CleanConditionShare]
+    /// Each condition of a clean shape on its own: which ones the samples miss
+    /// (nil in reports saved before they were measured, e.g. an ablation's result.json).
+    public var cleanConditions: [CleanConditionShare]?
     /// Where the figures came from, when known (`evaluateCheckpoint` fills them in).
     public var data: String?
     public var seed: UInt64?
@@ -77,7 +78,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
                   "recall (k = \(neighbours))                             \(String(format: "%.3f", recall))",
                   "clean shapes                                generated \(String(format: "%.3f", cleanFraction)), "
                       + "dataset \(String(format: "%.3f", realCleanFraction))"]
-        for share in cleanConditions {
+        for share in cleanConditions ?? [] {
             let name = "  " + share.condition.rawValue.replacingOccurrences(of: "_", with: " ")
             lines.append(name.padding(toLength: 44, withPad: " ", startingAt: 0)
                              + "generated \(String(format: "%.3f", share.generated)), dataset \(String(format: "%.3f", share.real))")

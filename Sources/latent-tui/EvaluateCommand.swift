@@ -85,7 +85,7 @@ struct RejectionComparison: Encodable {
                 row("precision", plain.precision, drs.precision, lowerIsBetter: false),
                 row("recall", plain.recall, drs.recall, lowerIsBetter: false),
                 row("clean shapes", plain.cleanFraction, drs.cleanFraction, lowerIsBetter: false)]
-            + zip(plain.cleanConditions, drs.cleanConditions).map { without, with in
+            + zip(plain.cleanConditions ?? [], drs.cleanConditions ?? []).map { without, with in
                 row("  " + without.condition.rawValue.replacingOccurrences(of: "_", with: " "),
                     without.generated, with.generated, lowerIsBetter: false)
             }).joined(separator: "\n")

@@ -137,15 +137,15 @@ final class EvaluationTests: XCTestCase {
 
         // Which condition of a clean shape the cut ones miss: the background all around.
         func generatedShare(_ report: EvaluationReport, _ condition: ShapeStatistics.CleanCondition) -> Float {
-            report.cleanConditions.first { $0.condition == condition }?.generated ?? -1
+            report.cleanConditions?.first { $0.condition == condition }?.generated ?? -1
         }
-        XCTAssertEqual(cut.cleanConditions.map(\.condition), ShapeStatistics.CleanCondition.allCases)
+        XCTAssertEqual(cut.cleanConditions?.map(\.condition), ShapeStatistics.CleanCondition.allCases)
         XCTAssertLessThan(generatedShare(cut, .backgroundAllAround), 0.5, cut.text)
         XCTAssertGreaterThan(generatedShare(cut, .oneComponent), 0.95, cut.text)
         XCTAssertGreaterThan(generatedShare(cut, .uniformColour), 0.95, cut.text)
         for condition in ShapeStatistics.CleanCondition.allCases {
             XCTAssertEqual(generatedShare(report, condition), 1, "\(condition)")
-            XCTAssertEqual(cut.cleanConditions.first { $0.condition == condition }?.real, 1, "\(condition)")
+            XCTAssertEqual(cut.cleanConditions?.first { $0.condition == condition }?.real, 1, "\(condition)")
             XCTAssertLessThanOrEqual(cut.cleanFraction, generatedShare(cut, condition))
         }
     }
@@ -162,6 +162,14 @@ final class EvaluationTests: XCTestCase {
         XCTAssertTrue(report.json.contains("\"background_all_around\""))
         XCTAssertTrue(report.text.contains("uniform colour"))
         XCTAssertEqual(try decoder.decode(EvaluationReport.self, from: Data(report.json.utf8)), report)
+
+        // A report saved before the conditions were measured still loads (ablations resume from them).
+        var older = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
+        older["clean_conditions"] = nil
+        let loaded = try decoder.decode(EvaluationReport.self, from: JSONSerialization.data(withJSONObject: older))
+        XCTAssertNil(loaded.cleanConditions)
+        XCTAssertEqual(loaded.frechet, report.frechet)
+        XCTAssertFalse(loaded.text.contains("uniform colour"))
     }
 
     // MARK: checkpoints
