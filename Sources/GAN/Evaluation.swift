@@ -79,7 +79,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
                   "clean shapes                                generated \(String(format: "%.3f", cleanFraction)), "
                       + "dataset \(String(format: "%.3f", realCleanFraction))"]
         for share in cleanConditions ?? [] {
-            let name = "  " + share.condition.rawValue.replacingOccurrences(of: "_", with: " ")
+            let name = "  " + share.condition.label
             lines.append(name.padding(toLength: 44, withPad: " ", startingAt: 0)
                              + "generated \(String(format: "%.3f", share.generated)), dataset \(String(format: "%.3f", share.real))")
         }

@@ -63,6 +63,9 @@ public struct ShapeStatistics: Equatable, Sendable, Codable {
         case uniformColour = "uniform_colour"
         case backgroundAllAround = "background_all_around"
         case sensibleArea = "sensible_area"
+
+        /// The name in text reports: "uniform colour".
+        public var label: String { rawValue.replacingOccurrences(of: "_", with: " ") }
     }
 
     public func meets(_ condition: CleanCondition) -> Bool {

@@ -86,8 +86,7 @@ struct RejectionComparison: Encodable {
                 row("recall", plain.recall, drs.recall, lowerIsBetter: false),
                 row("clean shapes", plain.cleanFraction, drs.cleanFraction, lowerIsBetter: false)]
             + zip(plain.cleanConditions ?? [], drs.cleanConditions ?? []).map { without, with in
-                row("  " + without.condition.rawValue.replacingOccurrences(of: "_", with: " "),
-                    without.generated, with.generated, lowerIsBetter: false)
+                row("  " + without.condition.label, without.generated, with.generated, lowerIsBetter: false)
             }).joined(separator: "\n")
     }
 

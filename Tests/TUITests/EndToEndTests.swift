@@ -223,7 +223,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.errors)
         XCTAssertTrue(run.output.contains("without   with DRS"), run.output)
         for condition in ShapeStatistics.CleanCondition.allCases {
-            let name = "  " + condition.rawValue.replacingOccurrences(of: "_", with: " ") + " "
+            let name = "  " + condition.label + " "
             XCTAssertEqual(run.output.components(separatedBy: name).count - 1, 2, "\(condition) in the report and the comparison")
         }
 
