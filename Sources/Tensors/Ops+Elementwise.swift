@@ -146,12 +146,31 @@ extension Tensor {
     }
 
     public func relu() -> Tensor {
-        mapValues(op: "relu", { $0 > 0 ? $0 : 0 }) { g, _, _ in [g * self.mask { $0 > 0 }] }
+        mapValues(op: "relu", { $0 > 0 ? $0 : 0 }) { g, _, _ in [g.scaledBySlope(of: self, negativeSlope: 0)] }
     }
 
     public func leakyRelu(_ slope: Float = 0.01) -> Tensor {
         mapValues(op: "leaky_relu", { $0 > 0 ? $0 : slope * $0 }) { g, _, _ in
-            [g * self.mask { $0 > 0 }.mapConstant { $0 + (1 - $0) * slope }]
+            [g.scaledBySlope(of: self, negativeSlope: slope)]
+        }
+    }
+
+    /// `self` times the (leaky) ReLU's slope at `x`: 1 where x > 0, else `negativeSlope`.
+    /// The backward pass of both activations in one loop instead of a mask, a map and
+    /// a product. `x` is a constant here because the slope is piecewise constant, so
+    /// the op is linear in `self` and is its own gradient (the penalty's double backward).
+    func scaledBySlope(of x: Tensor, negativeSlope: Float) -> Tensor {
+        precondition(shape == x.shape, "slope scaling: \(shape) against \(x.shape)")
+        let out = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            storage.withUnsafeBufferPointer { pg in
+                x.storage.withUnsafeBufferPointer { px in
+                    for i in 0..<pg.count { buffer[i] = px[i] > 0 ? pg[i] : pg[i] * negativeSlope }
+                }
+            }
+            initialized = count
+        }
+        return Tensor.result(shape: shape, storage: out, op: "slope_scale", inputs: [self]) { g, _, _ in
+            [g.scaledBySlope(of: x, negativeSlope: negativeSlope)]
         }
     }
 
@@ -191,11 +210,6 @@ extension Tensor {
     public static func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         let c = condition.detached()
         return c * a + (1 - c) * b
-    }
-
-    /// A constant tensor with `f` applied to every value (no gradient).
-    func mapConstant(_ f: (Float) -> Float) -> Tensor {
-        Tensor(shape: shape, storage: storage.map(f))
     }
 }
 

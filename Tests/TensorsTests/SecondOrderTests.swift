@@ -40,6 +40,18 @@ final class SecondOrderTests: XCTestCase {
         checkHVP("elu", [x]) { $0[0].elu() }
     }
 
+    /// The fused backward of relu and leaky relu, checked on its own: values, its
+    /// gradient in the upstream tensor, and that gradient's own backward.
+    func testSlopeScale() {
+        let x = awayFromZero([3, 4], seed: 12), g = randomTensor([3, 4], seed: 13)
+        let scaled = g.scaledBySlope(of: x, negativeSlope: 0.2)
+        XCTAssertEqual(scaled.storage, zip(g.storage, x.storage).map { $1 > 0 ? $0 : $0 * 0.2 })
+        let w = randomTensor([3, 4], seed: 14)
+        checker.check("slope scale", [g]) { ($0[0].scaledBySlope(of: x, negativeSlope: 0.2) * w).sum() }
+        checkHVP("slope scale", [g]) { $0[0].scaledBySlope(of: x, negativeSlope: 0.2) }
+        checkHVP("slope scale, relu", [g]) { $0[0].scaledBySlope(of: x, negativeSlope: 0) }
+    }
+
     func testBroadcastingSecondOrder() {
         let a = randomTensor([2, 3, 4], seed: 2), b = randomTensor([3, 1], seed: 3)
         checkHVP("broadcast add", [a, b]) { $0[0] + $0[1] }
