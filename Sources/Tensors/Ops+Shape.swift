@@ -24,11 +24,30 @@ extension Tensor {
         if order == Array(0..<rank) { return self }
         let target = order.map { shape[$0] }
         let ownStrides = Shapes.strides(shape)
-        let readStrides = order.map { ownStrides[$0] }
+        // Merge neighbouring output axes that are also contiguous in the input (and
+        // drop size-1 axes), so a convolution's [O, N, H, W] → [N, O, H, W] copies
+        // whole planes instead of stepping the odometer every row.
+        var sizes: [Int] = [], readStrides: [Int] = []
+        for axis in order where shape[axis] != 1 {
+            if let outer = readStrides.last, outer == ownStrides[axis] * shape[axis] {
+                sizes[sizes.count - 1] *= shape[axis]
+                readStrides[readStrides.count - 1] = ownStrides[axis]
+            } else {
+                sizes.append(shape[axis])
+                readStrides.append(ownStrides[axis])
+            }
+        }
         let total = count
         let out = [Float](unsafeUninitializedCapacity: total) { po, initialized in
             storage.withUnsafeBufferPointer { pi in
-                walk(target, readStrides, readStrides) { i, oi, _ in po[i] = pi[oi] }
+                guard let run = sizes.last, readStrides.last == 1 else {
+                    walk(sizes, readStrides, readStrides) { i, oi, _ in po[i] = pi[oi] }
+                    return
+                }
+                let outer = Array(sizes.dropLast()), outerStrides = Array(readStrides.dropLast())
+                walk(outer, outerStrides, outerStrides) { i, oi, _ in
+                    (po.baseAddress! + i * run).update(from: pi.baseAddress! + oi, count: run)
+                }
             }
             initialized = total
         }

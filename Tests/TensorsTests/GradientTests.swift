@@ -139,6 +139,33 @@ final class GradientTests: XCTestCase {
         checkBinary("concat", x, randomTensor([2, 2, 4], seed: 19)) { Tensor.concat([$0, $1], axis: 1) }
     }
 
+    /// Permute merges axes that stay contiguous and drops size-1 axes; every kind of
+    /// merge must still land each value where an index-by-index copy puts it.
+    func testPermuteMatchesAnIndexByIndexCopy() {
+        let cases: [([Int], [Int])] = [([3, 2, 4, 5], [1, 0, 2, 3]), ([2, 3, 4], [2, 0, 1]), ([2, 3, 4], [0, 2, 1]),
+                                       ([1, 3, 1, 4], [2, 3, 1, 0]), ([3, 1, 2], [1, 2, 0]), ([2, 1, 3, 2], [3, 2, 0, 1]),
+                                       ([1, 1], [1, 0]), ([0, 3], [1, 0])]
+        for (shape, order) in cases {
+            let x = randomTensor(shape, seed: 21)
+            func rowMajorStrides(_ s: [Int]) -> [Int] { s.indices.map { s[($0 + 1)...].reduce(1, *) } }
+            let target = order.map { shape[$0] }, strides = rowMajorStrides(shape), outStrides = rowMajorStrides(target)
+            var expected = [Float](repeating: 0, count: x.count)
+            for flat in 0..<x.count {
+                // Output index → input offset, one axis at a time.
+                var rest = flat, offset = 0
+                for (k, axis) in order.enumerated() {
+                    offset += (rest / outStrides[k]) * strides[axis]
+                    rest %= outStrides[k]
+                }
+                expected[flat] = x.storage[offset]
+            }
+            let y = x.permuted(order)
+            XCTAssertEqual(y.shape, target, "\(shape) \(order)")
+            XCTAssertEqual(y.storage, expected, "\(shape) \(order)")
+        }
+        checkUnary("permute planes", randomTensor([3, 2, 2, 2], seed: 22)) { $0.permuted([1, 0, 2, 3]) }
+    }
+
     func testWindowOps() {
         let x = randomTensor([2, 3, 5, 4], seed: 20)
         let geometry = ConvGeometry(kernelH: 3, kernelW: 2, stride: 2, padding: 1)
