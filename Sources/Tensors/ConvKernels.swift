@@ -5,38 +5,45 @@
 /// [C·kh·kw, N·OH·OW]: row (c, i, j), column (n, oy, ox).
 public func unfoldWindows(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
                           n: Int, c: Int, h: Int, w: Int, _ geometry: ConvGeometry) {
-    let (kh, kw, s, p) = (geometry.kernelH, geometry.kernelW, geometry.stride, geometry.padding)
+    let (kh, kw, p) = (geometry.kernelH, geometry.kernelW, geometry.padding)
     let (oh, ow) = geometry.outputSize(h: h, w: w)
     let columns = n * oh * ow
+    let layout = PhaseLayout(geometry, h: h, w: w, outputWidth: ow)
     // One task per input plane (channel, image): their column segments never
     // overlap, and the plane stays in cache for all kh·kw taps. Planes rather
     // than channels, so that a 3-channel image still splits evenly.
     parallelFor(c * n, cost: kh * kw * oh * ow) { task in
         let (ch, b) = (task / n, task % n)
-        do {
-            let plane = input + (b * c + ch) * h * w
+        func copyTaps(from source: UnsafePointer<Float>) {
             for i in 0..<kh {
                 for j in 0..<kw {
-                    let (start, end) = validRange(offset: j - p, stride: s, size: w, count: ow)
+                    let (start, end) = validRange(offset: j - p, stride: geometry.stride, size: w, count: ow)
+                    let tapStart = layout.tapStart(offset: j - p)
                     let row = output + ((ch * kh + i) * kw + j) * columns + b * oh * ow
                     for oy in 0..<oh {
                         let dst = row + oy * ow
-                        let iy = oy * s - p + i
+                        let iy = oy * geometry.stride - p + i
                         if iy < 0 || iy >= h || start >= end {
                             dst.update(repeating: 0, count: ow)
                             continue
                         }
                         if start > 0 { dst.update(repeating: 0, count: start) }
                         if end < ow { (dst + end).update(repeating: 0, count: ow - end) }
-                        let src = plane + iy * w + (j - p)
-                        if s == 1 {
-                            (dst + start).update(from: src + start, count: end - start)
+                        let src = source + tapStart + iy * layout.rowLength
+                        if layout.step == 1 {
+                            for ox in start..<end { dst[ox] = src[ox] }
                         } else {
-                            for ox in start..<end { dst[ox] = src[ox * s] }
+                            for ox in start..<end { dst[ox] = src[ox * layout.step] }
                         }
                     }
                 }
             }
+        }
+        let plane = input + (b * c + ch) * h * w
+        guard layout.isSplit else { return copyTaps(from: plane) }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: layout.count) { split in
+            layout.split(plane, into: split.baseAddress!)
+            copyTaps(from: split.baseAddress!)
         }
     }
 }
@@ -48,31 +55,100 @@ public func unfoldWindows(_ input: UnsafePointer<Float>, into output: UnsafeMuta
 public func foldWindows(_ columns: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>,
                         n: Int, c: Int, h: Int, w: Int, _ geometry: ConvGeometry,
                         finishPlane: ((_ channel: Int, _ image: Int) -> Void)? = nil) {
-    let (kh, kw, s, p) = (geometry.kernelH, geometry.kernelW, geometry.stride, geometry.padding)
+    let (kh, kw, p) = (geometry.kernelH, geometry.kernelW, geometry.padding)
     let (oh, ow) = geometry.outputSize(h: h, w: w)
     let count = n * oh * ow
+    let layout = PhaseLayout(geometry, h: h, w: w, outputWidth: ow)
     // One task per image plane (channel, image): each writes only its own plane,
     // and all kh·kw taps land in it while it is in cache.
     parallelFor(c * n, cost: kh * kw * oh * ow) { task in
         let (ch, b) = (task / n, task % n)
-        do {
-            let plane = image + (b * c + ch) * h * w
-            plane.update(repeating: 0, count: h * w)
+        func addTaps(into target: UnsafeMutablePointer<Float>) {
             for i in 0..<kh {
                 for j in 0..<kw {
-                    let (start, end) = validRange(offset: j - p, stride: s, size: w, count: ow)
+                    let (start, end) = validRange(offset: j - p, stride: geometry.stride, size: w, count: ow)
                     if start >= end { continue }
+                    let tapStart = layout.tapStart(offset: j - p)
                     let rows = columns + ((ch * kh + i) * kw + j) * count + b * oh * ow
                     for oy in 0..<oh {
-                        let iy = oy * s - p + i
+                        let iy = oy * geometry.stride - p + i
                         if iy < 0 || iy >= h { continue }
                         let src = rows + oy * ow
-                        let dst = plane + iy * w + (j - p)
-                        for ox in start..<end { dst[ox * s] += src[ox] }
+                        let dst = target + tapStart + iy * layout.rowLength
+                        if layout.step == 1 {
+                            for ox in start..<end { dst[ox] += src[ox] }
+                        } else {
+                            for ox in start..<end { dst[ox * layout.step] += src[ox] }
+                        }
                     }
                 }
             }
-            finishPlane?(ch, b)
+        }
+        let plane = image + (b * c + ch) * h * w
+        if layout.isSplit {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: layout.count) { split in
+                split.baseAddress!.update(repeating: 0, count: layout.count)
+                addTaps(into: split.baseAddress!)
+                layout.merge(split.baseAddress!, into: plane)
+            }
+        } else {
+            plane.update(repeating: 0, count: h * w)
+            addTaps(into: plane)
+        }
+        finishPlane?(ch, b)
+    }
+}
+
+/// Where a window tap finds its input column. A strided window reads every
+/// s-th column, a gather too short to vectorize; splitting a plane's columns
+/// into their s phases (x mod s) once makes every tap a contiguous run. That
+/// pays only when output rows are long enough (16+); otherwise taps read the
+/// plane in place with step s.
+struct PhaseLayout {
+    let stride: Int, h: Int, w: Int
+    let isSplit: Bool
+    /// Width of one phase's rows (split) or of the plane's rows (in place).
+    let rowLength: Int
+    /// Distance between neighbouring output columns in the source.
+    var step: Int { isSplit ? 1 : stride }
+    /// Floats in the split copy of one plane.
+    var count: Int { stride * h * rowLength }
+
+    init(_ geometry: ConvGeometry, h: Int, w: Int, outputWidth: Int) {
+        (stride, self.h, self.w) = (geometry.stride, h, w)
+        isSplit = geometry.stride > 1 && outputWidth >= 16
+        rowLength = isSplit ? (w + geometry.stride - 1) / geometry.stride : w
+    }
+
+    /// Source index (before adding iy·rowLength) of output column 0 for a tap whose
+    /// input column is ox·s + offset: split, that column is entry ox + shift of phase
+    /// φ, where offset = shift·s + φ with 0 ≤ φ < s.
+    @inline(__always)
+    func tapStart(offset: Int) -> Int {
+        guard isSplit else { return offset }
+        let phase = ((offset % stride) + stride) % stride
+        return phase * h * rowLength + (offset - phase) / stride
+    }
+
+    /// Phase-major copy of a plane: phase φ, row y, entry k holds plane[y][k·s + φ].
+    func split(_ plane: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        for phase in 0..<stride {
+            for y in 0..<h {
+                let (src, dst) = (plane + y * w, out + (phase * h + y) * rowLength)
+                var (x, k) = (phase, 0)
+                while x < w { dst[k] = src[x]; x += stride; k += 1 }
+            }
+        }
+    }
+
+    /// Inverse of `split`.
+    func merge(_ phases: UnsafePointer<Float>, into plane: UnsafeMutablePointer<Float>) {
+        for phase in 0..<stride {
+            for y in 0..<h {
+                let (src, dst) = (phases + (phase * h + y) * rowLength, plane + y * w)
+                var (x, k) = (phase, 0)
+                while x < w { dst[x] = src[k]; x += stride; k += 1 }
+            }
         }
     }
 }

@@ -177,6 +177,40 @@ final class GradientTests: XCTestCase {
         checkUnary("avg pool", x) { $0.avgPool(2) }
     }
 
+    /// im2col and col2im take a phase-split path for strided windows with output rows
+    /// of 16 or more and read in place otherwise; both must match the definition.
+    func testWindowOpsMatchTheDefinition() {
+        let cases: [([Int], ConvGeometry)] = [
+            ([2, 3, 32, 32], ConvGeometry(kernel: 4, stride: 2, padding: 1)),        // split, the critic's first layer
+            ([1, 2, 7, 37], ConvGeometry(kernelH: 3, kernelW: 5, stride: 2, padding: 2)),  // split, odd width
+            ([1, 2, 5, 50], ConvGeometry(kernelH: 2, kernelW: 4, stride: 3, padding: 1)),  // split, stride 3
+            ([2, 3, 16, 16], ConvGeometry(kernel: 4, stride: 2, padding: 1)),        // in place, step 2
+            ([1, 2, 6, 20], ConvGeometry(kernel: 3, stride: 1, padding: 1)),         // in place, contiguous
+        ]
+        for (shape, g) in cases {
+            let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+            let (oh, ow) = g.outputSize(h: h, w: w)
+            let x = randomTensor(shape, seed: 30)
+            let columns = randomTensor([c * g.kernelH * g.kernelW, n * oh * ow], seed: 31)
+            var unfolded = [Float](repeating: 0, count: columns.count), folded = [Float](repeating: 0, count: x.count)
+            for ci in 0..<c { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
+                let row = (ci * g.kernelH + i) * g.kernelW + j
+                for b in 0..<n { for oy in 0..<oh { for ox in 0..<ow {
+                    let (iy, ix) = (oy * g.stride - g.padding + i, ox * g.stride - g.padding + j)
+                    guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                    let pixel = ((b * c + ci) * h + iy) * w + ix, column = row * n * oh * ow + (b * oh + oy) * ow + ox
+                    unfolded[column] = x.storage[pixel]
+                    folded[pixel] += columns.storage[column]
+                } } }
+            } } }
+            XCTAssertEqual(x.im2col(g).storage, unfolded, "im2col \(shape) \(g)")
+            assertClose(columns.col2im(imageShape: shape, g).storage, folded, tolerance: 1e-5, "col2im \(shape) \(g)")
+        }
+        let strip = randomTensor([1, 2, 3, 34], seed: 32), g = ConvGeometry(kernel: 3, stride: 2, padding: 1)
+        checkUnary("im2col, split phases", strip) { $0.im2col(g) }
+        checkUnary("col2im, split phases", strip.im2col(g).detached()) { $0.col2im(imageShape: [1, 2, 3, 34], g) }
+    }
+
     func testConvolutions() {
         let x = randomTensor([2, 3, 6, 5], seed: 22)
         let w = randomTensor([4, 3, 3, 3], seed: 23, scale: 0.5)
