@@ -63,13 +63,7 @@ struct Epilogue {
         case .relu: body { Swift.max($0, 0) }
         case let .leakyRelu(slope): body { $0 > 0 ? $0 : $0 * slope }
         case let .elu(alpha): body { $0 > 0 ? $0 : alpha * (Foundation.exp($0) - 1) }
-        case .tanh:
-            // (e^2x − 1)/(e^2x + 1): one expf instead of glibc's tanhf (about half the time
-            // of a generator's last layer); absolute error stays near 1e-7.
-            body { x in
-                let e = Foundation.exp(2 * Swift.min(Swift.max(x, -15), 15))
-                return (e - 1) / (e + 1)
-            }
+        case .tanh: body(fastTanh)
         case .sigmoid: body { 1 / (1 + Foundation.exp(-$0)) }
         }
     }

@@ -184,7 +184,7 @@ extension Tensor {
     }
 
     public func tanh() -> Tensor {
-        mapValues(op: "tanh", { Foundation.tanh($0) }) { g, y, _ in [g * (1 - y.square())] }
+        mapValues(op: "tanh", fastTanh) { g, y, _ in [g * (1 - y.square())] }
     }
 
     public func sigmoid() -> Tensor {
@@ -216,4 +216,20 @@ extension Tensor {
 /// Elementwise maximum/minimum of a tensor and a constant, as used by hinge losses.
 extension Tensor {
     public func maximum(_ c: Float) -> Tensor { (self - c).relu() + c }
+}
+
+/// tanh within 3e-7 relative error (2 ulp) of glibc's `tanhf` at about a third of
+/// its cost: a generator's output layer spent 4 % of a training step in tanhf.
+/// Odd Taylor series to x⁹ near 0 (where 1 − e loses digits), else (1 − e)/(1 + e)
+/// with e = exp(−2|x|), which cannot overflow.
+@inline(__always)
+public func fastTanh(_ x: Float) -> Float {
+    let magnitude = Swift.abs(x)
+    if magnitude < 0.2 {
+        let s = x * x
+        return x * (1 + s * (-1 / 3 + s * (2 / 15 + s * (-17 / 315 + s * (62 / 2835)))))
+    }
+    let e = Foundation.exp(-2 * magnitude)
+    let t = (1 - e) / (1 + e)
+    return x < 0 ? -t : t
 }

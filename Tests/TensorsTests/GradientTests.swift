@@ -1,3 +1,4 @@
+import Foundation
 import Tensors
 import TestSupport
 import XCTest
@@ -83,6 +84,21 @@ final class GradientTests: XCTestCase {
         checkUnary("softplus", x) { $0.softplus() }
         checkUnary("clamp", x.mapKinksAway(from: [-0.5, 0.5])) { $0.clamp(-0.5, 0.5) }
         checkUnary("maximum", x.mapKinksAway(from: [0.3])) { $0.maximum(0.3) }
+    }
+
+    func testFastTanhIsWithinTwoUlpsOfTanhf() {
+        var x: Float = -12, worst: Double = 0
+        while x < 12 {
+            let exact = Double(Foundation.tanh(x))
+            if exact != 0 { worst = Swift.max(worst, Swift.abs(Double(fastTanh(x)) - exact) / Swift.abs(exact)) }
+            x += Swift.max(Swift.abs(x) * 1e-4, 1e-6)
+        }
+        XCTAssertLessThan(worst, 4e-7)
+        XCTAssertEqual(fastTanh(.infinity), 1)
+        XCTAssertEqual(fastTanh(-.infinity), -1)
+        XCTAssertTrue(fastTanh(.nan).isNaN)
+        XCTAssertEqual(fastTanh(1e-30), 1e-30)
+        XCTAssertEqual(fastTanh(-0.0).sign, .minus)
     }
 
     func testSelectAndDetach() {
