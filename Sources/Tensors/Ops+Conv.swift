@@ -68,9 +68,34 @@ extension Tensor {
         let geometry = ConvGeometry(kernelH: weight.shape[2], kernelW: weight.shape[3], stride: stride, padding: padding)
         let (oh, ow) = geometry.outputSize(h: shape[2], w: shape[3])
         let columns = im2col(geometry)                                            // [C·k·k, N·L]
-        let y = matmul(weight.reshaped([o, -1]), columns)                          // [O, N·L]
-            .reshaped([o, n, oh, ow]).permuted([1, 0, 2, 3])                       // [N, O, OH, OW]
-        return bias.map { y + $0.reshaped([1, o, 1, 1]) } ?? y
+        return matmul(weight.reshaped([o, -1]), columns)                           // [O, N·L]
+            .reshaped([o, n, oh, ow]).channelsFirst(adding: bias)                  // [N, O, OH, OW]
+    }
+
+    /// [O, N, H, W] → [N, O, H, W] plus a per-channel bias: a permute and a broadcast
+    /// add in one pass over the convolution's output (their gradients, fused only forward).
+    func channelsFirst(adding bias: Tensor?) -> Tensor {
+        guard let bias else { return permuted([1, 0, 2, 3]) }
+        let (o, n, plane) = (shape[0], shape[1], shape[2] * shape[3])
+        precondition(bias.shape == [o], "bias \(bias.shape) for \(o) channels")
+        let out = [Float](unsafeUninitializedCapacity: count) { po, initialized in
+            storage.withUnsafeBufferPointer { pi in
+                bias.storage.withUnsafeBufferPointer { pb in
+                    for ch in 0..<o {
+                        for b in 0..<n {
+                            let (src, dst) = (pi.baseAddress! + (ch * n + b) * plane, po.baseAddress! + (b * o + ch) * plane)
+                            for i in 0..<plane { dst[i] = src[i] + pb[ch] }
+                        }
+                    }
+                }
+            }
+            initialized = count
+        }
+        return Tensor.result(shape: [n, o, shape[2], shape[3]], storage: out, op: "channels_first_bias",
+                             inputs: [self, bias]) { g, _, needs in
+            [needs[0] ? g.permuted([1, 0, 2, 3]) : nil,
+             needs[1] ? g.sum(toShape: [1, o, 1, 1]).reshaped([o]) : nil]
+        }
     }
 
     /// PyTorch's `conv_transpose2d`: x [N, Cin, H, W], weight [Cin, Cout, kh, kw], bias [Cout].

@@ -52,6 +52,17 @@ final class SecondOrderTests: XCTestCase {
         checkHVP("slope scale, relu", [g]) { $0[0].scaledBySlope(of: x, negativeSlope: 0) }
     }
 
+    /// A convolution's fused permute + bias, on its own: values and both orders of gradient.
+    func testChannelsFirstWithBias() {
+        let y = randomTensor([3, 2, 2, 3], seed: 15), bias = randomTensor([3], seed: 16)
+        let expected = y.permuted([1, 0, 2, 3]) + bias.reshaped([1, 3, 1, 1])
+        XCTAssertEqual(y.channelsFirst(adding: bias).storage, expected.storage)
+        XCTAssertEqual(y.channelsFirst(adding: nil).storage, y.permuted([1, 0, 2, 3]).storage)
+        let w = randomTensor([2, 3, 2, 3], seed: 17)
+        checker.check("channels first + bias", [y, bias]) { ($0[0].channelsFirst(adding: $0[1]) * w).sum() }
+        checkHVP("channels first + bias", [y, bias]) { $0[0].channelsFirst(adding: $0[1]) }
+    }
+
     func testBroadcastingSecondOrder() {
         let a = randomTensor([2, 3, 4], seed: 2), b = randomTensor([3, 1], seed: 3)
         checkHVP("broadcast add", [a, b]) { $0[0] + $0[1] }
