@@ -74,8 +74,8 @@ public final class Trainer {
                                               width: config.width, prior: config.priorValue, mappingDepth: config.mappingDepth,
                                               batchNorm: config.generatorNorm != "none")
         let cSpec = config.objectiveValue == .began
-            ? try Models.beganAutoencoder(imageSize: config.imageSize, width: config.width, hidden: config.beganHidden)
-            : try Models.dcganCritic(imageSize: config.imageSize, width: config.width, dropout: config.dropout,
+            ? try Models.beganAutoencoder(imageSize: config.imageSize, width: config.criticWidthValue, hidden: config.beganHidden)
+            : try Models.dcganCritic(imageSize: config.imageSize, width: config.criticWidthValue, dropout: config.dropout,
                                      lastBias: config.objectiveValue != .san)
         let generator = Network(spec: gSpec, initializeWith: &rng)
         let critic = Network(spec: cSpec, initializeWith: &rng)

@@ -9,6 +9,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var data: String = "shapes"
     public var imageSize: Int = 32
     public var width: Int = 128
+    /// Width of the critic's (or BEGAN autoencoder's) 4×4 stage; nil = `width`.
+    /// Optional so that records written before it existed still decode.
+    public var criticWidth: Int?
     public var latentDimension: Int = 64
     public var prior: String
     public var batch: Int = 64
@@ -73,6 +76,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var objectiveValue: Objective { Objective(rawValue: objective) ?? .wganGP }
     public var priorValue: Prior { Prior(rawValue: prior) ?? .gaussian }
     public var averagesGenerator: Bool { (generatorAverage ?? 0) > 0 }
+    public var criticWidthValue: Int { criticWidth ?? width }
 
     /// Checks values a user could have mistyped; each error names the flag.
     public func validate() throws {
@@ -92,6 +96,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard (generatorAverage ?? 0) >= 0, (generatorAverage ?? 0) < 1 else { throw bad("--ema", "must be in [0, 1), e.g. 0.999") }
         guard sampleEvery >= 1, checkpointEvery >= 1 else { throw bad("--checkpoint-every", "must be positive") }
         _ = try Models.widths(base: width, imageSize: imageSize)
+        if let criticWidth, (try? Models.widths(base: criticWidth, imageSize: imageSize)) == nil {
+            throw bad("--critic-width", "\(criticWidth) is too small for \(imageSize) px: halving it each stage must leave at least 1")
+        }
     }
 
     public var jsonString: String {

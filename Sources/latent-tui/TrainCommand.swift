@@ -30,6 +30,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Width of the 4×4 stage; halves each stage (128 → 128-64-32 at 32 px).")
     var width = 128
 
+    @Option(help: "Width of the critic's 4×4 stage (BEGAN: the autoencoder's) (default: --width).")
+    var criticWidth: Int?
+
     @Option(help: "Latent dimension.")
     var latentDim = 64
 
@@ -110,6 +113,7 @@ struct TrainCommand: ParsableCommand {
         config.data = data
         config.imageSize = imageSize
         config.width = width
+        config.criticWidth = criticWidth
         config.latentDimension = latentDim
         config.steps = steps
         if let batch { config.batch = batch }

@@ -196,6 +196,26 @@ final class TrainerTests: XCTestCase {
         XCTAssertThrowsError(try poisoned.trainStep())
     }
 
+    func testCriticWidthIsSetApartFromTheGenerators() throws {
+        var config = tinyConfig(.wganGP)
+        config.criticWidth = 32
+        let trainer = try Trainer(config: config, realBatches: try shapes(config).batch)
+        // 16 px has two stages: the critic runs 3 → 16 → 32 (its widths reversed), the generator 8 → 4 → 3.
+        guard case let .conv2d(_, firstCritic, _, _, _, _) = trainer.critic.spec.layers[0] else { return XCTFail("critic starts with a conv") }
+        XCTAssertEqual(firstCritic, 16)
+        XCTAssertTrue(trainer.generator.spec.layers.contains { if case .convTranspose2d(8, 4, _, _, _, _, _) = $0 { true } else { false } })
+        try trainer.trainStep()
+        let path = temporaryCheckpointPath()
+        defer { removeCheckpoint(path) }
+        try trainer.save(to: path)
+        XCTAssertEqual(try Trainer.savedConfig(at: path).criticWidth, 32)
+        // Records written before the field existed decode with the critic as wide as the generator.
+        let old = try JSONSerialization.jsonObject(with: Data(tinyConfig(.wgan).jsonString.utf8)) as! [String: Any]
+        XCTAssertNil(old["criticWidth"])
+        let decoded = try JSONDecoder().decode(TrainingConfig.self, from: JSONSerialization.data(withJSONObject: old))
+        XCTAssertEqual(decoded.criticWidthValue, 8)
+    }
+
     func testConfigValidationNamesTheFlag() {
         var config = tinyConfig(.wgan)
         config.imageSize = 48
@@ -203,5 +223,8 @@ final class TrainerTests: XCTestCase {
         config = tinyConfig(.wgan)
         config.batch = 1
         XCTAssertThrowsError(try config.validate()) { XCTAssertEqual(($0 as? InputError)?.key, "--batch") }
+        config = tinyConfig(.wgan)
+        config.criticWidth = 1
+        XCTAssertThrowsError(try config.validate()) { XCTAssertEqual(($0 as? InputError)?.key, "--critic-width") }
     }
 }
