@@ -12,12 +12,13 @@ public enum Models {
     }
 
     /// Widths from the 4×4 stage outward, halving each stage (e.g. 128-64-32 for 32 px at width 128).
-    public static func widths(base: Int, imageSize: Int) throws -> [Int] {
+    /// `flag` names the option that set `base` in the error.
+    public static func widths(base: Int, imageSize: Int, flag: String = "--width") throws -> [Int] {
         guard let n = stages(imageSize) else {
             throw InputError(.badArgument, key: "--image-size", "must be 4·2^k (e.g. 32 or 64), is \(imageSize)")
         }
         guard base >= 1 << (n - 1) else {
-            throw InputError(.badArgument, key: "--width", "\(base) is too small for \(n) stages")
+            throw InputError(.badArgument, key: flag, "\(base) is too small for \(n) stages")
         }
         return (0..<n).map { base >> $0 }
     }

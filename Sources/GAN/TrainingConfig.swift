@@ -96,9 +96,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard (generatorAverage ?? 0) >= 0, (generatorAverage ?? 0) < 1 else { throw bad("--ema", "must be in [0, 1), e.g. 0.999") }
         guard sampleEvery >= 1, checkpointEvery >= 1 else { throw bad("--checkpoint-every", "must be positive") }
         _ = try Models.widths(base: width, imageSize: imageSize)
-        if let criticWidth, (try? Models.widths(base: criticWidth, imageSize: imageSize)) == nil {
-            throw bad("--critic-width", "\(criticWidth) is too small for \(imageSize) px: halving it each stage must leave at least 1")
-        }
+        if let criticWidth { _ = try Models.widths(base: criticWidth, imageSize: imageSize, flag: "--critic-width") }
     }
 
     public var jsonString: String {
