@@ -68,6 +68,7 @@ public final class Trainer {
 
     /// A new run from freshly initialised networks.
     public convenience init(config: TrainingConfig, realBatches: @escaping RealBatches) throws {
+        var config = config
         try config.validate()
         var rng = RandomGenerator(seed: config.seed)
         let gSpec = try Models.dcganGenerator(latentDimension: config.latentDimension, imageSize: config.imageSize,
@@ -79,7 +80,23 @@ public final class Trainer {
                                      lastBias: config.objectiveValue != .san)
         let generator = Network(spec: gSpec, initializeWith: &rng)
         let critic = Network(spec: cSpec, initializeWith: &rng)
+        if let path = config.initGenerator {
+            let checkpoint = try Checkpoint.load(path: path)
+            guard checkpoint.generator.spec == gSpec else {
+                throw InputError(.badArgument, file: path, key: "--init-generator",
+                                 "its generator differs from the one these flags build: match --width, --latent-dim, --image-size, --prior, --mapping and --generator-norm")
+            }
+            generator.load(from: checkpoint.generator)
+            let record = checkpoint.trainingRecord.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]
+            config.initGeneratorSteps = record?["steps"] as? Int
+            config.initGeneratorSeconds = record?["training_seconds"] as? Double
+        }
         try self.init(config: config, generator: generator, critic: critic, rng: rng, realBatches: realBatches)
+        // Path lengths of a trained generator are far from 0: go on from its run's EMA when its state is there.
+        if let path = config.initGenerator, let state = try? SafetensorsFile.read(path: path + ".state"),
+           let mean = state.metadata["path_length_mean"].flatMap(Float.init) {
+            pathLengthMean = mean
+        }
     }
 
     /// `averaged` continues an average saved by an earlier run; without it the average starts at `generator`.
@@ -252,7 +269,8 @@ public final class Trainer {
         let start = DispatchTime.now().uptimeNanoseconds
         var metrics = StepMetrics(step: step + 1, lossCritic: 0, lossGenerator: 0, seconds: 0)
         let b = config.batch
-        for _ in 0..<config.criticSteps {
+        let criticUpdates = config.criticSteps + (step == 0 ? config.criticWarmup ?? 0 : 0)
+        for _ in 0..<criticUpdates {
             let real = realBatches(b, &rng)
             let z = config.priorValue.sample(b, dimension: config.latentDimension, using: &rng)
             let fake = withoutGrad { generator(z, training: true) }

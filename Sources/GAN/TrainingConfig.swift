@@ -50,6 +50,16 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// the checkpoint saves (Yazıcı et al. 2019); nil or 0 saves the live weights.
     /// Optional so that records written before it existed still decode.
     public var generatorAverage: Float?
+    /// Checkpoint whose generator starts this run instead of a random init (e.g. to
+    /// go on against a new, wider critic). Optional so that older records still decode.
+    public var initGenerator: String?
+    /// Steps and seconds of training behind that generator (from its record), so the
+    /// total training time of the result can be read from its own file.
+    public var initGeneratorSteps: Int?
+    public var initGeneratorSeconds: Double?
+    /// Critic updates before the first generator update, so a fresh critic is not a
+    /// random signal to a trained generator. Optional so that older records still decode.
+    public var criticWarmup: Int?
     public var sampleEvery: Int = 500
     public var checkpointEvery: Int = 500
     /// Losses whose magnitude exceeds this count as diverged.
@@ -94,6 +104,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         guard dropout >= 0, dropout < 1 else { throw bad("--dropout", "must be in [0, 1)") }
         guard (generatorAverage ?? 0) >= 0, (generatorAverage ?? 0) < 1 else { throw bad("--ema", "must be in [0, 1), e.g. 0.999") }
+        guard (criticWarmup ?? 0) >= 0 else { throw bad("--critic-warmup", "must be ≥ 0") }
         guard sampleEvery >= 1, checkpointEvery >= 1 else { throw bad("--checkpoint-every", "must be positive") }
         _ = try Models.widths(base: width, imageSize: imageSize)
         if let criticWidth { _ = try Models.widths(base: criticWidth, imageSize: imageSize, flag: "--critic-width") }

@@ -85,6 +85,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Prior (default: gaussian; uniform for began).")
     var prior: String?
 
+    @Option(help: ArgumentHelp("Start the generator from this checkpoint's generator instead of a random init.",
+                               discussion: "Its architecture must be the one the other flags build; the critic starts fresh."))
+    var initGenerator: String?
+
+    @Option(help: "Critic updates before the first generator update (e.g. for a fresh critic with --init-generator).")
+    var criticWarmup = 0
+
     @Option(help: "Write a sample grid every N steps.")
     var sampleEvery = 500
 
@@ -131,6 +138,8 @@ struct TrainCommand: ParsableCommand {
         if let prior { config.prior = prior }
         config.dropout = dropout
         config.generatorAverage = ema
+        config.initGenerator = initGenerator
+        config.criticWarmup = criticWarmup == 0 ? nil : criticWarmup
         config.sampleEvery = sampleEvery
         config.checkpointEvery = checkpointEvery
         try config.validate()

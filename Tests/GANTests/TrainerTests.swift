@@ -216,6 +216,55 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(decoded.criticWidthValue, 8)
     }
 
+    func testInitGeneratorStartsFromASavedGeneratorAgainstAFreshCritic() throws {
+        var first = tinyConfig(.wganGP)
+        (first.pathLengthWeight, first.pathLengthInterval) = (2, 1)
+        let dataset = try shapes(first)
+        let trained = try Trainer(config: first, realBatches: dataset.batch)
+        for _ in 0..<2 { try trained.trainStep() }
+        let path = temporaryCheckpointPath()
+        defer { removeCheckpoint(path) }
+        try trained.save(to: path)
+
+        var next = first
+        (next.initGenerator, next.criticWidth, next.criticWarmup, next.seed) = (path, 16, 3, 9)
+        let started = try Trainer(config: next, realBatches: dataset.batch)
+        for ((name, a), (_, b)) in zip(started.generator.namedTensors, trained.generator.namedTensors) {
+            XCTAssertEqual(a.storage, b.storage, name)
+        }
+        XCTAssertNotEqual(started.critic.spec, trained.critic.spec)
+        XCTAssertEqual(started.pathLengthMean, trained.pathLengthMean)
+        XCTAssertNotEqual(started.pathLengthMean, 0)
+        XCTAssertEqual(started.config.initGeneratorSteps, 2)
+        XCTAssertEqual(started.config.initGeneratorSeconds ?? -1, (trained.trainingSeconds * 10).rounded() / 10, accuracy: 1e-9)
+
+        // The warm-up adds critic updates before the first generator update only.
+        let adam = try XCTUnwrap(started.criticOptimizer as? Adam)
+        try started.trainStep()
+        XCTAssertEqual(adam.stepCount, next.criticSteps + 3)
+        try started.trainStep()
+        XCTAssertEqual(adam.stepCount, 2 * next.criticSteps + 3)
+        // Resuming the new run keeps its own generator and settings.
+        let resumedPath = temporaryCheckpointPath()
+        defer { removeCheckpoint(resumedPath) }
+        try started.save(to: resumedPath)
+        let resumed = try Trainer.resume(from: resumedPath, realBatches: dataset.batch)
+        XCTAssertEqual(resumed.config, started.config)
+        XCTAssertEqual(resumed.generator.namedTensors.map(\.1.storage), started.generator.namedTensors.map(\.1.storage))
+
+        var mismatched = next
+        mismatched.width = 16
+        XCTAssertThrowsError(try Trainer(config: mismatched, realBatches: dataset.batch)) {
+            XCTAssertEqual(($0 as? InputError)?.key, "--init-generator")
+        }
+        mismatched = next
+        mismatched.initGenerator = path + ".missing"
+        XCTAssertThrowsError(try Trainer(config: mismatched, realBatches: dataset.batch)) { XCTAssertTrue($0 is InputError) }
+        mismatched = next
+        mismatched.criticWarmup = -1
+        XCTAssertThrowsError(try mismatched.validate()) { XCTAssertEqual(($0 as? InputError)?.key, "--critic-warmup") }
+    }
+
     func testConfigValidationNamesTheFlag() {
         var config = tinyConfig(.wgan)
         config.imageSize = 48

@@ -270,6 +270,22 @@ final class EndToEndTests: XCTestCase {
         let record = try XCTUnwrap(try Checkpoint.load(path: folder.file("run/t.bin")).trainingRecord)
         XCTAssertTrue(record.contains("\"steps\":5"), record)
         XCTAssertTrue(record.contains("\"generatorAverage\":0.9"), record)
+
+        // A new run from that generator against a wider, warmed-up critic; a generator of another width is refused.
+        run = try runCommand(["train", "--objective", "wgan-gp", "--init-generator", "run/t.bin", "--out", "bad/w.bin"]
+                             + tiny.map { $0 == "8" ? "16" : $0 })
+        XCTAssertEqual(run.status, 2)
+        XCTAssertTrue(run.errors.contains("--init-generator") && run.errors.contains("--width"), run.errors)
+        XCTAssertEqual(run.errors.split(separator: "\n").count, 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("bad")))
+        run = try runCommand(["train", "--objective", "wgan-gp", "--steps", "2", "--init-generator", "run/t.bin",
+                              "--critic-width", "16", "--critic-warmup", "3", "--out", "wide/t.bin"] + tiny)
+        XCTAssertEqual(run.status, 0, run.errors)
+        let wide = try Checkpoint.load(path: folder.file("wide/t.bin"))
+        XCTAssertEqual(wide.critic?.spec.layers.count, saved.critic?.spec.layers.count)
+        XCTAssertNotEqual(wide.critic?.spec, saved.critic?.spec)
+        let wideRecord = try XCTUnwrap(wide.trainingRecord)
+        XCTAssertTrue(wideRecord.contains("\"initGeneratorSteps\":5") && wideRecord.contains("\"criticWarmup\":3"), wideRecord)
     }
 
     // MARK: helpers
