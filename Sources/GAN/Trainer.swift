@@ -374,11 +374,14 @@ public final class Trainer {
     /// Continues a run from `path` and `path.state`. `steps` may raise the total.
     /// `generatorAverage` switches the moving average on (or changes its decay) from here on.
     public static func resume(from path: String, steps: Int? = nil, generatorAverage: Float? = nil,
+                              sampleEvery: Int? = nil, checkpointEvery: Int? = nil,
                               realBatches: @escaping RealBatches) throws -> Trainer {
         let ckpt = try Checkpoint.load(path: path)
         var config = try savedConfig(at: path)
         if let steps { config.steps = steps }
         if let generatorAverage { config.generatorAverage = generatorAverage }
+        if let sampleEvery { config.sampleEvery = sampleEvery }
+        if let checkpointEvery { config.checkpointEvery = checkpointEvery }
         try config.validate()
         let statePath = path + ".state"
         let state = try SafetensorsFile.read(path: statePath)

@@ -21,35 +21,35 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "wgan, wgan-gp, began, san or ns.")
     var objective: String
 
-    @Option(help: "shapes (procedural) or a folder of PNG files.")
-    var data = "shapes"
+    @Option(help: "shapes (procedural) or a folder of PNG files (default: shapes).")
+    var data: String?
 
-    @Option(help: "Image size (4·2^k, e.g. 32 or 64).")
-    var imageSize = 32
+    @Option(help: "Image size (4·2^k, e.g. 32 or 64; default: 32).")
+    var imageSize: Int?
 
-    @Option(help: "Width of the 4×4 stage; halves each stage (128 → 128-64-32 at 32 px).")
-    var width = 128
+    @Option(help: "Width of the 4×4 stage; halves each stage (default: 128 → 128-64-32 at 32 px).")
+    var width: Int?
 
     @Option(help: "Width of the critic's 4×4 stage (BEGAN: the autoencoder's) (default: --width).")
     var criticWidth: Int?
 
-    @Option(help: "Latent dimension.")
-    var latentDim = 64
+    @Option(help: "Latent dimension (default: 64).")
+    var latentDim: Int?
 
-    @Option(help: "Generator steps in total (with --resume: the new total).")
-    var steps = 10_000
+    @Option(help: "Generator steps in total (default: 10000; with --resume: the new total, else the saved one).")
+    var steps: Int?
 
     @Option(help: "Batch size (default: the objective's).")
     var batch: Int?
 
-    @Option(help: "Seed of initialisation, data and latents.")
-    var seed: UInt64 = 1
+    @Option(help: "Seed of initialisation, data and latents (default: 1).")
+    var seed: UInt64?
 
-    @Option(help: "Path length regularization weight (0 = off).")
-    var plr: Float = 0
+    @Option(help: "Path length regularization weight (default: 0 = off).")
+    var plr: Float?
 
-    @Option(help: "Mapping network depth z → w in front of the generator.")
-    var mapping = 0
+    @Option(help: "Mapping network depth z → w in front of the generator (default: 0).")
+    var mapping: Int?
 
     @Option(help: "Generator normalisation: batch (DCGAN) or none (BEGAN's decoder style, ELU).")
     var generatorNorm: String?
@@ -79,8 +79,8 @@ struct TrainCommand: ParsableCommand {
                                discussion: "With --resume it switches the average on, or changes its decay, from the current step."))
     var ema: Float?
 
-    @Option(help: "Dropout after each critic stage.")
-    var dropout: Float = 0
+    @Option(help: "Dropout after each critic stage (default: 0).")
+    var dropout: Float?
 
     @Option(help: "Prior (default: gaussian; uniform for began).")
     var prior: String?
@@ -90,13 +90,13 @@ struct TrainCommand: ParsableCommand {
     var initGenerator: String?
 
     @Option(help: "Critic updates before the first generator update (e.g. for a fresh critic with --init-generator).")
-    var criticWarmup = 0
+    var criticWarmup: Int?
 
-    @Option(help: "Write a sample grid every N steps.")
-    var sampleEvery = 500
+    @Option(help: "Write a sample grid every N steps (default: 500).")
+    var sampleEvery: Int?
 
-    @Option(help: "Save the checkpoint every N steps.")
-    var checkpointEvery = 500
+    @Option(help: "Save the checkpoint every N steps (default: 500).")
+    var checkpointEvery: Int?
 
     @Option(help: "Stop (and save) after this many minutes; continue later with --resume.")
     var minutes: Double?
@@ -117,16 +117,16 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("unknown objective \"\(self.objective)\" (wgan, wgan-gp, began, san, ns)")
         }
         var config = TrainingConfig(objective: objective)
-        config.data = data
-        config.imageSize = imageSize
-        config.width = width
+        if let data { config.data = data }
+        if let imageSize { config.imageSize = imageSize }
+        if let width { config.width = width }
         config.criticWidth = criticWidth
-        config.latentDimension = latentDim
-        config.steps = steps
+        if let latentDim { config.latentDimension = latentDim }
+        if let steps { config.steps = steps }
         if let batch { config.batch = batch }
-        config.seed = seed
-        config.pathLengthWeight = plr
-        config.mappingDepth = mapping
+        if let seed { config.seed = seed }
+        if let plr { config.pathLengthWeight = plr }
+        if let mapping { config.mappingDepth = mapping }
         config.generatorNorm = generatorNorm
         if let nCritic { config.criticSteps = nCritic }
         if let lr { (config.learningRateCritic, config.learningRateGenerator) = (lr, lr) }
@@ -136,14 +136,53 @@ struct TrainCommand: ParsableCommand {
         if let gamma { config.beganGamma = gamma }
         if let lambdaK { config.beganLambdaK = lambdaK }
         if let prior { config.prior = prior }
-        config.dropout = dropout
+        if let dropout { config.dropout = dropout }
         config.generatorAverage = ema
         config.initGenerator = initGenerator
-        config.criticWarmup = criticWarmup == 0 ? nil : criticWarmup
-        config.sampleEvery = sampleEvery
-        config.checkpointEvery = checkpointEvery
+        config.criticWarmup = criticWarmup
+        if let sampleEvery { config.sampleEvery = sampleEvery }
+        if let checkpointEvery { config.checkpointEvery = checkpointEvery }
         try config.validate()
         return config
+    }
+
+    /// A resumed run keeps its saved settings: a flag that would change one is refused rather
+    /// than silently ignored (repeating a saved value is fine). The total, the average and the
+    /// output cadence may change.
+    func checkResumeFlags(against saved: TrainingConfig) throws {
+        func text<T>(_ value: T?) -> String? { value.map { "\($0)" } }
+        let settings: [(flag: String, given: String?, saved: String)] = [
+            ("--objective", objective, saved.objective),
+            ("--data", data, saved.data),
+            ("--image-size", text(imageSize), "\(saved.imageSize)"),
+            ("--width", text(width), "\(saved.width)"),
+            ("--critic-width", text(criticWidth), "\(saved.criticWidthValue)"),
+            ("--latent-dim", text(latentDim), "\(saved.latentDimension)"),
+            ("--batch", text(batch), "\(saved.batch)"),
+            ("--seed", text(seed), "\(saved.seed)"),
+            ("--plr", text(plr), "\(saved.pathLengthWeight)"),
+            ("--mapping", text(mapping), "\(saved.mappingDepth)"),
+            ("--generator-norm", generatorNorm, saved.generatorNorm ?? "batch"),
+            ("--n-critic", text(nCritic), "\(saved.criticSteps)"),
+            ("--lr", text(lr), "\(saved.learningRateGenerator)"),
+            ("--gp-lambda", text(gpLambda), "\(saved.gradientPenalty)"),
+            ("--r1", text(r1), "\(saved.r1)"),
+            ("--clip", text(clip), "\(saved.clip)"),
+            ("--gamma", text(gamma), "\(saved.beganGamma)"),
+            ("--lambda-k", text(lambdaK), "\(saved.beganLambdaK)"),
+            ("--dropout", text(dropout), "\(saved.dropout)"),
+            ("--prior", prior, saved.prior),
+            ("--init-generator", initGenerator, saved.initGenerator ?? "(none)"),
+            ("--critic-warmup", text(criticWarmup), "\(saved.criticWarmup ?? 0)"),
+        ]
+        if let changed = settings.first(where: { $0.given != nil && $0.given != $0.saved }) {
+            if changed.flag == "--objective" {
+                throw InputError(.badArgument, file: out, key: changed.flag,
+                                 "the run was saved as \(changed.saved): resume it with --objective \(changed.saved)")
+            }
+            throw InputError(.badArgument, file: out, key: changed.flag,
+                             "the run was saved with \(changed.flag) \(changed.saved) and --resume keeps it: drop the flag, or start a new run with --force")
+        }
     }
 
     func run() throws {
@@ -156,8 +195,10 @@ struct TrainCommand: ParsableCommand {
             if resume {
                 guard exists else { throw InputError(.unreadable, file: out, "does not exist: drop --resume to start a new run") }
                 let saved = try Trainer.savedConfig(at: out)
+                try checkResumeFlags(against: saved)
                 let dataset = try openDataset(saved.data, imageSize: saved.imageSize, seed: saved.seed)
-                trainer = try Trainer.resume(from: out, steps: steps, generatorAverage: ema, realBatches: dataset.batch)
+                trainer = try Trainer.resume(from: out, steps: steps, generatorAverage: ema, sampleEvery: sampleEvery,
+                                             checkpointEvery: checkpointEvery, realBatches: dataset.batch)
             } else {
                 if exists && !force {
                     throw InputError(.badArgument, file: out, "already exists: add --resume to continue it or --force to start over")

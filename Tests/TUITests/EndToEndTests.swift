@@ -270,6 +270,16 @@ final class EndToEndTests: XCTestCase {
         let record = try XCTUnwrap(try Checkpoint.load(path: folder.file("run/t.bin")).trainingRecord)
         XCTAssertTrue(record.contains("\"steps\":5"), record)
         XCTAssertTrue(record.contains("\"generatorAverage\":0.9"), record)
+        // --resume keeps the saved settings: repeating them is fine, changing one is refused in one line.
+        run = try runCommand(["train", "--objective", "wgan-gp", "--resume", "--width", "16", "--out", "run/t.bin"])
+        XCTAssertEqual(run.status, 2)
+        XCTAssertEqual(run.errors, "error: run/t.bin: --width: the run was saved with --width 8 and --resume keeps it: drop the flag, or start a new run with --force\n")
+        run = try runCommand(["train", "--objective", "ns", "--resume", "--out", "run/t.bin"])
+        XCTAssertEqual(run.status, 2)
+        XCTAssertTrue(run.errors.contains("resume it with --objective wgan-gp"), run.errors)
+        run = try runCommand(["train", "--objective", "wgan-gp", "--resume", "--out", "run/t.bin"] + tiny)
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertTrue(run.output.contains("step 5 of 5"), "without --steps the saved total stays: \(run.output)")
 
         // A new run from that generator against a wider, warmed-up critic; a generator of another width is refused.
         run = try runCommand(["train", "--objective", "wgan-gp", "--init-generator", "run/t.bin", "--out", "bad/w.bin"]
