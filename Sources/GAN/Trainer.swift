@@ -82,7 +82,10 @@ public final class Trainer {
         let critic = Network(spec: cSpec, initializeWith: &rng)
         if let path = config.initGenerator {
             let checkpoint = try Checkpoint.load(path: path)
-            guard checkpoint.generator.spec == gSpec else {
+            // Tensors are copied layer by layer, so a file with another tensor-name prefix (e.g. from PyTorch) is fine.
+            var saved = checkpoint.generator.spec
+            saved.prefix = gSpec.prefix
+            guard saved == gSpec else {
                 throw InputError(.badArgument, file: path, key: "--init-generator",
                                  "its generator differs from the one these flags build: match --width, --latent-dim, --image-size, --prior, --mapping and --generator-norm")
             }

@@ -252,6 +252,20 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(resumed.config, started.config)
         XCTAssertEqual(resumed.generator.namedTensors.map(\.1.storage), started.generator.namedTensors.map(\.1.storage))
 
+        // A file whose tensors carry another prefix (a bare nn.Sequential from PyTorch) loads layer by layer.
+        var bareSpec = trained.generator.spec
+        bareSpec.prefix = ""
+        let named = Dictionary(uniqueKeysWithValues: trained.generator.namedTensors)
+        let bare = try Network(spec: bareSpec) { named["\(trained.generator.spec.prefix).\($0)"] }
+        let barePath = temporaryCheckpointPath()
+        defer { removeCheckpoint(barePath) }
+        try Checkpoint(generator: bare).save(to: barePath)
+        var fromBare = next
+        fromBare.initGenerator = barePath
+        let startedFromBare = try Trainer(config: fromBare, realBatches: dataset.batch)
+        XCTAssertEqual(startedFromBare.generator.namedTensors.map(\.1.storage), trained.generator.namedTensors.map(\.1.storage))
+        XCTAssertNil(startedFromBare.config.initGeneratorSteps)
+
         var mismatched = next
         mismatched.width = 16
         XCTAssertThrowsError(try Trainer(config: mismatched, realBatches: dataset.batch)) {
