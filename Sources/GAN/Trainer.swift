@@ -376,13 +376,15 @@ public final class Trainer {
 
     /// Continues a run from `path` and `path.state`. `steps` may raise the total.
     /// `generatorAverage` switches the moving average on (or changes its decay) from here on.
+    /// `learningRate` sets both networks' rate from here on (a step decay across resumes).
     public static func resume(from path: String, steps: Int? = nil, generatorAverage: Float? = nil,
-                              sampleEvery: Int? = nil, checkpointEvery: Int? = nil,
+                              learningRate: Float? = nil, sampleEvery: Int? = nil, checkpointEvery: Int? = nil,
                               realBatches: @escaping RealBatches) throws -> Trainer {
         let ckpt = try Checkpoint.load(path: path)
         var config = try savedConfig(at: path)
         if let steps { config.steps = steps }
         if let generatorAverage { config.generatorAverage = generatorAverage }
+        if let learningRate { (config.learningRateCritic, config.learningRateGenerator) = (learningRate, learningRate) }
         if let sampleEvery { config.sampleEvery = sampleEvery }
         if let checkpointEvery { config.checkpointEvery = checkpointEvery }
         try config.validate()

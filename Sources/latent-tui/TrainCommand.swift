@@ -57,7 +57,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Critic steps per generator step (default: the objective's).")
     var nCritic: Int?
 
-    @Option(help: "Learning rate of both networks (default: the objective's).")
+    @Option(help: "Learning rate of both networks (default: the objective's; with --resume: from the current step).")
     var lr: Float?
 
     @Option(help: "WGAN-GP λ.")
@@ -147,8 +147,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// A resumed run keeps its saved settings: a flag that would change one is refused rather
-    /// than silently ignored (repeating a saved value is fine). The total, the average and the
-    /// output cadence may change.
+    /// than silently ignored (repeating a saved value is fine). The total, the average, the
+    /// learning rate and the output cadence may change.
     func checkResumeFlags(against saved: TrainingConfig) throws {
         func text<T>(_ value: T?) -> String? { value.map { "\($0)" } }
         let settings: [(flag: String, given: String?, saved: String)] = [
@@ -164,7 +164,6 @@ struct TrainCommand: ParsableCommand {
             ("--mapping", text(mapping), "\(saved.mappingDepth)"),
             ("--generator-norm", generatorNorm, saved.generatorNorm ?? "batch"),
             ("--n-critic", text(nCritic), "\(saved.criticSteps)"),
-            ("--lr", text(lr), "\(saved.learningRateGenerator)"),
             ("--gp-lambda", text(gpLambda), "\(saved.gradientPenalty)"),
             ("--r1", text(r1), "\(saved.r1)"),
             ("--clip", text(clip), "\(saved.clip)"),
@@ -196,8 +195,11 @@ struct TrainCommand: ParsableCommand {
                 guard exists else { throw InputError(.unreadable, file: out, "does not exist: drop --resume to start a new run") }
                 let saved = try Trainer.savedConfig(at: out)
                 try checkResumeFlags(against: saved)
+                if let lr, lr != saved.learningRateGenerator {
+                    print("learning rate \(saved.learningRateGenerator) → \(lr) from here on")
+                }
                 let dataset = try openDataset(saved.data, imageSize: saved.imageSize, seed: saved.seed)
-                trainer = try Trainer.resume(from: out, steps: steps, generatorAverage: ema, sampleEvery: sampleEvery,
+                trainer = try Trainer.resume(from: out, steps: steps, generatorAverage: ema, learningRate: lr, sampleEvery: sampleEvery,
                                              checkpointEvery: checkpointEvery, realBatches: dataset.batch)
             } else {
                 if exists && !force {

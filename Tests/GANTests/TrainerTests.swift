@@ -146,6 +146,24 @@ final class TrainerTests: XCTestCase {
     }
 
     /// SAN: the hinge (function) term trains h and s but not ω; the direction term trains ω only.
+    /// A learning rate given at resume applies to both optimizers from there on; their moments carry over.
+    func testLearningRateChangesAtResume() throws {
+        let config = tinyConfig(.wganGP)
+        let dataset = try shapes(config)
+        let path = temporaryCheckpointPath()
+        defer { removeCheckpoint(path) }
+        let trainer = try Trainer(config: config, realBatches: dataset.batch)
+        for _ in 0..<2 { try trainer.trainStep() }
+        try trainer.save(to: path)
+        let decayed = try Trainer.resume(from: path, learningRate: 3e-5, realBatches: dataset.batch)
+        XCTAssertEqual(decayed.config.learningRateGenerator, 3e-5)
+        XCTAssertEqual(decayed.criticOptimizer.learningRate, 3e-5)
+        XCTAssertEqual(decayed.generatorOptimizer.learningRate, 3e-5)
+        XCTAssertEqual(decayed.generatorOptimizer.state.mapValues(\.storage), trainer.generatorOptimizer.state.mapValues(\.storage))
+        XCTAssertEqual(decayed.criticOptimizer.state.mapValues(\.storage), trainer.criticOptimizer.state.mapValues(\.storage))
+        XCTAssertThrowsError(try Trainer.resume(from: path, learningRate: 0, realBatches: dataset.batch))
+    }
+
     func testSANRoutesEachTermToItsOwnParameters() throws {
         var config = tinyConfig(.san)
         config.r1 = 0

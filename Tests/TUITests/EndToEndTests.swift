@@ -280,6 +280,10 @@ final class EndToEndTests: XCTestCase {
         run = try runCommand(["train", "--objective", "wgan-gp", "--resume", "--out", "run/t.bin"] + tiny)
         XCTAssertEqual(run.status, 0, run.errors)
         XCTAssertTrue(run.output.contains("step 5 of 5"), "without --steps the saved total stays: \(run.output)")
+        run = try runCommand(["train", "--objective", "wgan-gp", "--resume", "--lr", "0.00005", "--steps", "6", "--out", "run/t.bin"])
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertTrue(run.output.contains("learning rate 0.0001 → 5e-05 from here on"), run.output)
+        XCTAssertEqual(try Trainer.savedConfig(at: folder.file("run/t.bin")).learningRateCritic, 5e-5)
 
         // A new run from that generator against a wider, warmed-up critic; a generator of another width is refused.
         run = try runCommand(["train", "--objective", "wgan-gp", "--init-generator", "run/t.bin", "--out", "bad/w.bin"]
@@ -295,7 +299,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(wide.critic?.spec.layers.count, saved.critic?.spec.layers.count)
         XCTAssertNotEqual(wide.critic?.spec, saved.critic?.spec)
         let wideRecord = try XCTUnwrap(wide.trainingRecord)
-        XCTAssertTrue(wideRecord.contains("\"initGeneratorSteps\":5") && wideRecord.contains("\"criticWarmup\":3"), wideRecord)
+        XCTAssertTrue(wideRecord.contains("\"initGeneratorSteps\":6") && wideRecord.contains("\"criticWarmup\":3"), wideRecord)
     }
 
     // MARK: helpers
