@@ -32,6 +32,14 @@ final class TrainerTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: path + ".state")
     }
 
+    /// A new run trained for two steps and saved to `path` (with its .state).
+    func trainedTwoSteps(_ config: TrainingConfig, savedTo path: String) throws -> Trainer {
+        let trainer = try Trainer(config: config, realBatches: try shapes(config).batch)
+        for _ in 0..<2 { try trainer.trainStep() }
+        try trainer.save(to: path)
+        return trainer
+    }
+
     /// Four steps in one run, and the same four as two steps, a save, a resume and two more steps.
     func straightAndResumed(_ base: TrainingConfig) throws -> (straight: Trainer, resumed: Trainer) {
         var config = base
@@ -136,25 +144,20 @@ final class TrainerTests: XCTestCase {
         let dataset = try shapes(plain)
         let path = temporaryCheckpointPath()
         defer { removeCheckpoint(path) }
-        let noAverage = try Trainer(config: plain, realBatches: dataset.batch)
-        for _ in 0..<2 { try noAverage.trainStep() }
-        try noAverage.save(to: path)
+        let noAverage = try trainedTwoSteps(plain, savedTo: path)
         let switched = try Trainer.resume(from: path, generatorAverage: 0.9, realBatches: dataset.batch)
         XCTAssertEqual(switched.config.generatorAverage, 0.9)
         XCTAssertTrue(switched.averagedGenerator!.namedTensors.map(\.1.storage) == noAverage.generator.namedTensors.map(\.1.storage))
         XCTAssertThrowsError(try Trainer.resume(from: path, generatorAverage: 1, realBatches: dataset.batch))
     }
 
-    /// SAN: the hinge (function) term trains h and s but not ω; the direction term trains ω only.
     /// A learning rate given at resume applies to both optimizers from there on; their moments carry over.
     func testLearningRateChangesAtResume() throws {
         let config = tinyConfig(.wganGP)
         let dataset = try shapes(config)
         let path = temporaryCheckpointPath()
         defer { removeCheckpoint(path) }
-        let trainer = try Trainer(config: config, realBatches: dataset.batch)
-        for _ in 0..<2 { try trainer.trainStep() }
-        try trainer.save(to: path)
+        let trainer = try trainedTwoSteps(config, savedTo: path)
         let decayed = try Trainer.resume(from: path, learningRate: 3e-5, realBatches: dataset.batch)
         XCTAssertEqual(decayed.config.learningRateGenerator, 3e-5)
         XCTAssertEqual(decayed.criticOptimizer.learningRate, 3e-5)
@@ -164,6 +167,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertThrowsError(try Trainer.resume(from: path, learningRate: 0, realBatches: dataset.batch))
     }
 
+    /// SAN: the hinge (function) term trains h and s but not ω; the direction term trains ω only.
     func testSANRoutesEachTermToItsOwnParameters() throws {
         var config = tinyConfig(.san)
         config.r1 = 0
@@ -238,11 +242,9 @@ final class TrainerTests: XCTestCase {
         var first = tinyConfig(.wganGP)
         (first.pathLengthWeight, first.pathLengthInterval) = (2, 1)
         let dataset = try shapes(first)
-        let trained = try Trainer(config: first, realBatches: dataset.batch)
-        for _ in 0..<2 { try trained.trainStep() }
         let path = temporaryCheckpointPath()
         defer { removeCheckpoint(path) }
-        try trained.save(to: path)
+        let trained = try trainedTwoSteps(first, savedTo: path)
 
         var next = first
         (next.initGenerator, next.criticWidth, next.criticWarmup, next.seed) = (path, 16, 3, 9)
