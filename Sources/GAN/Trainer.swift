@@ -80,6 +80,7 @@ public final class Trainer {
                                      lastBias: config.objectiveValue != .san)
         let generator = Network(spec: gSpec, initializeWith: &rng)
         let critic = Network(spec: cSpec, initializeWith: &rng)
+        var startingPathLengthMean: Float?
         if let path = config.initGenerator {
             let checkpoint = try Checkpoint.load(path: path)
             // Tensors are copied layer by layer, so a file with another tensor-name prefix (e.g. from PyTorch) is fine.
@@ -90,16 +91,14 @@ public final class Trainer {
                                  "its generator differs from the one these flags build: match --width, --latent-dim, --image-size, --prior, --mapping and --generator-norm")
             }
             generator.load(from: checkpoint.generator)
-            let record = checkpoint.trainingRecord.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]
+            let record = checkpoint.trainingRecordFields
             config.initGeneratorSteps = record?["steps"] as? Int
             config.initGeneratorSeconds = record?["training_seconds"] as? Double
+            // Path lengths of a trained generator are far from 0: go on from its run's EMA when its state is there.
+            startingPathLengthMean = (try? SafetensorsFile.read(path: path + ".state"))?.metadata["path_length_mean"].flatMap(Float.init)
         }
         try self.init(config: config, generator: generator, critic: critic, rng: rng, realBatches: realBatches)
-        // Path lengths of a trained generator are far from 0: go on from its run's EMA when its state is there.
-        if let path = config.initGenerator, let state = try? SafetensorsFile.read(path: path + ".state"),
-           let mean = state.metadata["path_length_mean"].flatMap(Float.init) {
-            pathLengthMean = mean
-        }
+        if let startingPathLengthMean { pathLengthMean = startingPathLengthMean }
     }
 
     /// `averaged` continues an average saved by an earlier run; without it the average starts at `generator`.

@@ -28,8 +28,7 @@ public enum ShapeLabeling {
 
     /// Whether the checkpoint's training record says it was trained on `shapes`.
     public static func applies(to checkpoint: Checkpoint) -> Bool {
-        guard let text = checkpoint.trainingRecord, let data = text.data(using: .utf8),
-              let record = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return false }
+        guard let record = checkpoint.trainingRecordFields else { return false }
         let config = record["config"] as? [String: Any]
         return (config?["data"] as? String ?? record["data"] as? String) == "shapes"
     }

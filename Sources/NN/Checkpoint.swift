@@ -90,6 +90,11 @@ public final class Checkpoint: @unchecked Sendable {
         self.otherMetadata = otherMetadata
     }
 
+    /// The training record parsed as a JSON object; nil when absent or not an object.
+    public var trainingRecordFields: [String: Any]? {
+        trainingRecord.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]
+    }
+
     public var latentDimension: Int { generator.spec.inputSize }
     public var prior: Prior { generator.spec.prior ?? .gaussian }
     public var valueRange: (Float, Float) { generator.spec.valueRange ?? (-1, 1) }
