@@ -47,7 +47,8 @@ public struct SafetensorsFile: Sendable {
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(bytes[i]) << (8 * UInt64(i)) }
         guard length <= UInt64(Self.maxHeaderLength) else {
-            throw fail(.badHeader, nil, "header length \(length) exceeds the limit of \(Self.maxHeaderLength) bytes")
+            // What a PNG, a text file or a pickle fed in by mistake looks like.
+            throw fail(.badHeader, nil, "not a safetensors file: its first 8 bytes give a header length of \(length), over the \(Self.maxHeaderLength)-byte limit; pass a checkpoint written by `latent-tui train` or safetensors' save_file")
         }
         let headerEnd = 8 + Int(length)
         guard headerEnd <= bytes.count else {

@@ -71,6 +71,11 @@ final class MalformedCheckpointTests: XCTestCase {
         expect(.truncated, key: nil, craft("{}", length: 1000))
         expect(.badHeader, key: nil, craft("{}", length: 100_000_001))
         expect(.badHeader, key: nil, craft("{}", length: UInt64.max))
+        // Another kind of file is named as such, not only by its header length.
+        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + [UInt8](repeating: 0, count: 64)
+        XCTAssertThrowsError(try SafetensorsFile(bytes: png, name: "photo.png")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("photo.png: not a safetensors file"), "\(error)")
+        }
     }
 
     func testHeaderNotJSON() {
