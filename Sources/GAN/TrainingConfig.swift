@@ -104,6 +104,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         guard dropout >= 0, dropout < 1 else { throw bad("--dropout", "must be in [0, 1)") }
         guard (generatorAverage ?? 0) >= 0, (generatorAverage ?? 0) < 1 else { throw bad("--ema", "must be in [0, 1), e.g. 0.999") }
+        guard beganHidden >= 1 else { throw bad("--began-hidden", "must be positive") }
         guard (criticWarmup ?? 0) >= 0 else { throw bad("--critic-warmup", "must be ≥ 0") }
         guard sampleEvery >= 1, checkpointEvery >= 1 else { throw bad("--checkpoint-every", "must be positive") }
         _ = try Models.widths(base: width, imageSize: imageSize)

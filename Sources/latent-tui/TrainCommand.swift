@@ -75,6 +75,10 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("lambda-k"), help: "BEGAN learning rate of k_t.")
     var lambdaK: Float?
 
+    @Option(help: ArgumentHelp("BEGAN autoencoder code size h (default: 64).",
+                               discussion: "A code much smaller than the image keeps the autoencoder from reconstructing every image."))
+    var beganHidden: Int?
+
     @Option(help: ArgumentHelp("Save a moving average of the generator with this decay, e.g. 0.999 (0 = the live weights).",
                                discussion: "With --resume it switches the average on, or changes its decay, from the current step."))
     var ema: Float?
@@ -135,6 +139,7 @@ struct TrainCommand: ParsableCommand {
         if let clip { config.clip = clip }
         if let gamma { config.beganGamma = gamma }
         if let lambdaK { config.beganLambdaK = lambdaK }
+        if let beganHidden { config.beganHidden = beganHidden }
         if let prior { config.prior = prior }
         if let dropout { config.dropout = dropout }
         config.generatorAverage = ema
@@ -169,6 +174,7 @@ struct TrainCommand: ParsableCommand {
             ("--clip", text(clip), "\(saved.clip)"),
             ("--gamma", text(gamma), "\(saved.beganGamma)"),
             ("--lambda-k", text(lambdaK), "\(saved.beganLambdaK)"),
+            ("--began-hidden", text(beganHidden), "\(saved.beganHidden)"),
             ("--dropout", text(dropout), "\(saved.dropout)"),
             ("--prior", prior, saved.prior),
             ("--init-generator", initGenerator, saved.initGenerator ?? "(none)"),

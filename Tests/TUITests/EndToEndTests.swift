@@ -302,6 +302,24 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(wideRecord.contains("\"initGeneratorSteps\":6") && wideRecord.contains("\"criticWarmup\":3"), wideRecord)
     }
 
+    /// `train --began-hidden h` sets the autoencoder's code size, and `--resume` keeps it.
+    func testTrainBEGANWithAChosenCodeSize() throws {
+        let tiny = ["--image-size", "16", "--width", "8", "--latent-dim", "4", "--batch", "4", "--sample-every", "2"]
+        var run = try runCommand(["train", "--objective", "began", "--began-hidden", "0", "--out", "bad/b.bin"] + tiny)
+        XCTAssertEqual(run.status, 2)
+        XCTAssertEqual(run.errors, "error: --began-hidden: must be positive\n")
+        run = try runCommand(["train", "--objective", "began", "--began-hidden", "3", "--steps", "2", "--out", "run/b.bin"] + tiny)
+        XCTAssertEqual(run.status, 0, run.errors)
+        let layers = try XCTUnwrap(Checkpoint.load(path: folder.file("run/b.bin")).critic?.spec.layers)
+        let codes = layers.compactMap { layer -> Int? in
+            if case .linear(_, let out, _) = layer { return out } else { return nil }
+        }
+        XCTAssertEqual(codes.first, 3, "the encoder's last linear layer ends in the code: \(layers)")
+        run = try runCommand(["train", "--objective", "began", "--resume", "--began-hidden", "5", "--out", "run/b.bin"])
+        XCTAssertEqual(run.status, 2)
+        XCTAssertTrue(run.errors.contains("saved with --began-hidden 3"), run.errors)
+    }
+
     // MARK: helpers
 
     /// Starts the browser and waits until the first frame's readouts are drawn.
