@@ -166,35 +166,39 @@ public final class Trainer {
         (x - critic(x, training: true)).abs().mean()
     }
 
-    /// L_D for one critic step; figures for the log.
-    func criticLoss(real: Tensor, fake: Tensor, metrics: inout StepMetrics) -> Tensor {
+    /// L_D on one batch (or one part of a batch) and the figures for the log.
+    struct CriticPass {
+        var loss: Tensor
+        var wasserstein: Float?
+        var gradientPenalty: Float?
+        var r1: Float?
+        /// BEGAN: L(x) and L(G(z)), for the k_t update.
+        var reconstruction: (real: Float, fake: Float)?
+    }
+
+    /// L_D for one critic step. `interpolation` is WGAN-GP's t ~ U[0, 1], [N, 1, 1, 1].
+    /// Every objective's L_D is a mean over samples, so the passes of a batch's parts,
+    /// weighted by their sizes, give the whole batch's loss and gradient.
+    func criticLoss(real: Tensor, fake: Tensor, interpolation: Tensor? = nil) -> CriticPass {
         let n = real.shape[0]
         switch objective {
         case .wgan:
             let d = criticOutput(Tensor.concat([real, fake], axis: 0))
             let (dReal, dFake) = (d.slice([0..<n]).mean(), d.slice([n..<2 * n]).mean())
-            metrics.wasserstein = dReal.scalar - dFake.scalar
-            return dFake - dReal
+            return CriticPass(loss: dFake - dReal, wasserstein: dReal.scalar - dFake.scalar)
         case .wganGP:
             let d = criticOutput(Tensor.concat([real, fake], axis: 0))
             let (dReal, dFake) = (d.slice([0..<n]).mean(), d.slice([n..<2 * n]).mean())
-            let t = Tensor.uniform([n, 1, 1, 1], using: &rng)
+            let t = interpolation!
             let interpolates = withoutGrad { real * t + fake * (1 - t) }.requiringGrad()
             let gx = gradients(of: criticOutput(interpolates).sum(), wrt: [interpolates], createGraph: true)[0]
             let norms = (gx.square().sum(axes: [1, 2, 3]) + 1e-12).sqrt()
             let penalty = (norms - 1).square().mean()
-            metrics.wasserstein = dReal.scalar - dFake.scalar
-            metrics.gradientPenalty = penalty.scalar
-            return dFake - dReal + penalty * config.gradientPenalty
+            return CriticPass(loss: dFake - dReal + penalty * config.gradientPenalty,
+                              wasserstein: dReal.scalar - dFake.scalar, gradientPenalty: penalty.scalar)
         case .began:
             let lossReal = reconstructionLoss(real), lossFake = reconstructionLoss(fake)
-            let (lr, lf) = (lossReal.scalar, lossFake.scalar)
-            let loss = lossReal - lossFake * kT
-            let balance = config.beganGamma * lr - lf
-            kT = min(max(kT + config.beganLambdaK * balance, 0), 1)
-            metrics.kT = kT
-            metrics.convergence = lr + abs(balance)
-            return loss
+            return CriticPass(loss: lossReal - lossFake * kT, reconstruction: (lossReal.scalar, lossFake.scalar))
         case .san:
             let realLeaf = real.detached().requiringGrad()
             let h = critic(Tensor.concat([realLeaf, fake], axis: 0), training: true,
@@ -207,20 +211,82 @@ public final class Trainer {
             // Direction part: trains ω through the Wasserstein loss, h held fixed.
             let outDir = matmul(scaled.detached(), omega, transposeB: true)
             let direction = outDir.slice([n..<2 * n]).mean() - outDir.slice([0..<n]).mean()
-            var loss = hinge + direction
+            var pass = CriticPass(loss: hinge + direction, wasserstein: -direction.scalar)
             if config.r1 > 0 {
                 let dReal = matmul(scaled.slice([0..<n]), omega, transposeB: true)
                 let gx = gradients(of: dReal.sum(), wrt: [realLeaf], createGraph: true)[0]
                 let r1 = gx.square().sum(axes: [1, 2, 3]).mean()
-                metrics.r1 = r1.scalar
-                loss = loss + r1 * (config.r1 / 2)
+                pass.r1 = r1.scalar
+                pass.loss = pass.loss + r1 * (config.r1 / 2)
             }
-            metrics.wasserstein = -direction.scalar
-            return loss
+            return pass
         case .ns:
             let d = criticOutput(Tensor.concat([real, fake], axis: 0))
-            return (-d.slice([0..<n])).softplus().mean() + d.slice([n..<2 * n]).softplus().mean()
+            return CriticPass(loss: (-d.slice([0..<n])).softplus().mean() + d.slice([n..<2 * n]).softplus().mean())
         }
+    }
+
+    /// Whether critic steps split their batch over two threads. Exact (up to rounding) because
+    /// the critic has no batch norm and L_D is a mean over samples; dropout draws from the
+    /// critic's one random stream, so a critic with dropout stays on one thread.
+    var splitsCriticBatch: Bool {
+        workerThreadCount >= 2 && config.batch >= 8 && config.dropout == 0
+    }
+
+    /// L_D's value, its gradients with respect to the critic's parameters, and the figures
+    /// for the log. With `splitsCriticBatch` the two halves of the batch run concurrently
+    /// (each one's kernels on one thread, which for layers this small beats splitting every
+    /// kernel), and their gradients are combined weighted by size.
+    func criticGradients(real: Tensor, fake: Tensor, interpolation: Tensor?,
+                         metrics: inout StepMetrics) -> (loss: Float, gradients: [Tensor]) {
+        let n = real.shape[0]
+        let parameters = criticOptimizer.parameters
+        let bounds = splitsCriticBatch ? [0, n / 2, n] : [0, n]
+        let parts = bounds.count - 1
+        var passes = [CriticPass?](repeating: nil, count: parts)
+        var partGradients = [[Tensor]](repeating: [], count: parts)
+        passes.withUnsafeMutableBufferPointer { passes in
+            partGradients.withUnsafeMutableBufferPointer { partGradients in
+                runConcurrently(parts: parts) { part in
+                    let range = bounds[part]..<bounds[part + 1]
+                    let whole = parts == 1
+                    let pass = criticLoss(real: whole ? real : real.slice([range]),
+                                          fake: whole ? fake : fake.slice([range]),
+                                          interpolation: whole ? interpolation : interpolation?.slice([range]))
+                    partGradients[part] = gradients(of: pass.loss, wrt: parameters)
+                    passes[part] = pass
+                }
+            }
+        }
+        // Size-weighted means of the parts' figures and gradients.
+        let weights = (0..<parts).map { Float(bounds[$0 + 1] - bounds[$0]) / Float(n) }
+        func mean(_ value: (CriticPass) -> Float?) -> Float? {
+            var total: Float = 0
+            for (pass, weight) in zip(passes, weights) {
+                guard let v = value(pass!) else { return nil }
+                total += weight * v
+            }
+            return total
+        }
+        var combined = partGradients[0]
+        if parts > 1 {
+            combined = withoutGrad {
+                (0..<parameters.count).map { i in
+                    (1..<parts).reduce(partGradients[0][i] * weights[0]) { $0 + partGradients[$1][i] * weights[$1] }
+                }
+            }
+        }
+        if let value = mean(\.wasserstein) { metrics.wasserstein = value }
+        if let value = mean(\.gradientPenalty) { metrics.gradientPenalty = value }
+        if let value = mean(\.r1) { metrics.r1 = value }
+        if let lossReal = mean({ $0.reconstruction?.real }), let lossFake = mean({ $0.reconstruction?.fake }) {
+            // BEGAN's k_t moves once per critic step, after L_D used its current value.
+            let balance = config.beganGamma * lossReal - lossFake
+            kT = min(max(kT + config.beganLambdaK * balance, 0), 1)
+            metrics.kT = kT
+            metrics.convergence = lossReal + abs(balance)
+        }
+        return (mean { $0.loss.scalar }!, combined)
     }
 
     /// L_G on a batch of generated images.
@@ -276,10 +342,11 @@ public final class Trainer {
             let real = realBatches(b, &rng)
             let z = config.priorValue.sample(b, dimension: config.latentDimension, using: &rng)
             let fake = withoutGrad { generator(z, training: true) }
-            let loss = criticLoss(real: real, fake: fake, metrics: &metrics)
-            try checkFinite(loss.scalar, "critic loss")
-            metrics.lossCritic = loss.scalar
-            criticOptimizer.step(gradients(of: loss, wrt: criticOptimizer.parameters))
+            let t = objective == .wganGP ? Tensor.uniform([b, 1, 1, 1], using: &rng) : nil
+            let (loss, grads) = criticGradients(real: real, fake: fake, interpolation: t, metrics: &metrics)
+            try checkFinite(loss, "critic loss")
+            metrics.lossCritic = loss
+            criticOptimizer.step(grads)
             if objective == .wgan { criticOptimizer.clipParameters(config.clip) }
             syncSANWeight()
         }

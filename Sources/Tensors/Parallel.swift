@@ -28,6 +28,17 @@ public func parallelFor(_ count: Int, cost: Int, _ body: (Int) -> Void) {
     }
 }
 
+/// Runs `body(part)` for part in 0..<parts, concurrently on the worker threads when
+/// there are any (kernels inside a part then run on that part's thread alone).
+/// Parts must touch disjoint memory.
+public func runConcurrently(parts: Int, _ body: (Int) -> Void) {
+    if workerThreads <= 1 || parts <= 1 {
+        for part in 0..<parts { body(part) }
+        return
+    }
+    WorkerPool.shared.run(parts: parts, body)
+}
+
 #if os(Linux)
 import CBLAS
 

@@ -199,10 +199,62 @@ final class TrainerTests: XCTestCase {
         XCTAssertGreaterThan(magnitude([directionGrads.last!]), 0, "direction term trains ω")
 
         // The whole critic loss used in training routes the same way.
-        var metrics = StepMetrics(step: 0, lossCritic: 0, lossGenerator: 0, seconds: 0)
-        let loss = trainer.criticLoss(real: real, fake: fake, metrics: &metrics)
+        let loss = trainer.criticLoss(real: real, fake: fake).loss
         let all = gradients(of: loss, wrt: [trainer.sanDirection!])
         XCTAssertGreaterThan(magnitude(all), 0)
+    }
+
+    /// With two worker threads a critic step runs the two halves of its batch concurrently;
+    /// loss, gradients and logged figures must equal the whole batch's on one thread.
+    func testCriticStepSplitOverTwoThreadsMatchesTheWholeBatch() throws {
+        defer { setWorkerThreads(1) }
+        for objective in Objective.allCases {
+            var config = tinyConfig(objective)
+            config.batch = 10  // odd halves (5 + 5) are fine; the split needs 8 or more
+            // Two identical trainers (same seed), so BEGAN's k_t starts equal for both paths.
+            let trainers = try (0..<2).map { _ in try Trainer(config: config, realBatches: try shapes(config).batch) }
+            var rng = RandomGenerator(seed: 21)
+            let real = try shapes(config).batch(10, using: &rng)
+            let fake = withoutGrad { trainers[0].generator(config.priorValue.sample(10, dimension: 4, using: &rng), training: true) }
+            let t = Tensor.uniform([10, 1, 1, 1], using: &rng)
+            func step(threads: Int) -> (loss: Float, gradients: [Tensor], metrics: StepMetrics) {
+                let trainer = trainers[threads - 1]
+                setWorkerThreads(threads)
+                XCTAssertEqual(trainer.splitsCriticBatch, threads == 2, "\(objective)")
+                var metrics = StepMetrics(step: 0, lossCritic: 0, lossGenerator: 0, seconds: 0)
+                let (loss, grads) = trainer.criticGradients(real: real, fake: fake, interpolation: t, metrics: &metrics)
+                return (loss, grads, metrics)
+            }
+            let whole = step(threads: 1)
+            let split = step(threads: 2)
+            XCTAssertEqual(split.loss, whole.loss, accuracy: 1e-5 * max(1, abs(whole.loss)), "\(objective)")
+            XCTAssertEqual(split.gradients.count, whole.gradients.count)
+            for (a, b) in zip(split.gradients, whole.gradients) {
+                assertClose(a.storage, b.storage, tolerance: 1e-5, "\(objective) gradient")
+            }
+            XCTAssertGreaterThan(whole.gradients.flatMap(\.storage).map(abs).max()!, 0, "\(objective)")
+            for figure in [\StepMetrics.wasserstein, \.gradientPenalty, \.r1, \.convergence] {
+                XCTAssertEqual(split.metrics[keyPath: figure] == nil, whole.metrics[keyPath: figure] == nil, "\(objective)")
+                if let a = split.metrics[keyPath: figure], let b = whole.metrics[keyPath: figure] {
+                    XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)), "\(objective)")
+                }
+            }
+            if objective == .began {
+                XCTAssertGreaterThan(trainers[0].kT, 0, "k_t moves once per critic step")
+                XCTAssertEqual(trainers[1].kT, trainers[0].kT, accuracy: 1e-7, "by the same amount split or not")
+            }
+        }
+    }
+
+    /// A critic with dropout keeps one thread: its masks come from one random stream.
+    func testCriticWithDropoutIsNotSplit() throws {
+        defer { setWorkerThreads(1) }
+        setWorkerThreads(2)
+        var config = tinyConfig(.wganGP)
+        config.batch = 16
+        XCTAssertTrue(try Trainer(config: config, realBatches: try shapes(config).batch).splitsCriticBatch)
+        config.dropout = 0.3
+        XCTAssertFalse(try Trainer(config: config, realBatches: try shapes(config).batch).splitsCriticBatch)
     }
 
     func testDivergenceStopsTheRun() throws {
