@@ -168,6 +168,29 @@ public struct NetworkSpec: Equatable, Sendable {
         prefix.isEmpty ? "\(index).\(name)" : "\(prefix).\(index).\(name)"
     }
 
+    /// Multiply-add FLOPs (2 per MAC) of one sample through the linear and
+    /// convolution layers; batch norm, activations and reshapes are not counted
+    /// (they are < 1 % for the models here), the usual convention for GFLOP/s figures.
+    public func forwardFLOPs() throws -> Double {
+        let shapes = try shapes()
+        var total = 0.0
+        for (index, layer) in layers.enumerated() {
+            let input = shapes[index], output = shapes[index + 1]
+            switch layer {
+            case let .linear(i, o, _):
+                // Leading axes (if any) each apply the matrix once.
+                total += 2 * Double(i * o) * Double(input.dropLast().reduce(1, *))
+            case let .conv2d(i, o, k, _, _, _):
+                total += 2 * Double(i * o * k * k) * Double(output[1] * output[2])
+            case let .convTranspose2d(i, o, k, _, _, _, _):
+                // Every input pixel scatters a k×k patch to every output channel.
+                total += 2 * Double(i * o * k * k) * Double(input[1] * input[2])
+            default: break
+            }
+        }
+        return total
+    }
+
     /// Per-sample shapes after each layer, starting from the input shape.
     public func shapes() throws -> [[Int]] {
         var current = inputShape ?? [inputSize]

@@ -88,29 +88,6 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Multiply-add FLOPs (2 per MAC) of one sample through the spec's linear and
-/// convolution layers; batch norm, activations and reshapes are not counted
-/// (they are < 1 % here), the usual convention for GFLOP/s figures.
-func forwardFLOPs(_ spec: NetworkSpec) throws -> Double {
-    let shapes = try spec.shapes()
-    var total = 0.0
-    for (index, layer) in spec.layers.enumerated() {
-        let input = shapes[index], output = shapes[index + 1]
-        switch layer {
-        case let .linear(i, o, _):
-            // Leading axes (if any) each apply the matrix once.
-            total += 2 * Double(i * o) * Double(input.dropLast().reduce(1, *))
-        case let .conv2d(i, o, k, _, _, _):
-            total += 2 * Double(i * o * k * k) * Double(output[1] * output[2])
-        case let .convTranspose2d(i, o, k, _, _, _, _):
-            // Every input pixel scatters a k×k patch to every output channel.
-            total += 2 * Double(i * o * k * k) * Double(input[1] * input[2])
-        default: break
-        }
-    }
-    return total
-}
-
 /// Trainable parameters of a spec.
 func parameterCount(_ spec: NetworkSpec) -> Int {
     spec.layers.reduce(0) { $0 + $1.parameterCount }

@@ -107,7 +107,7 @@ private func generatorRow(_ model: ReferenceModel, batch: Int, repeats: Int) -> 
         var rng = RandomGenerator(seed: 1)
         let generator = Network(spec: spec, initializeWith: &rng)
         let z = Prior.gaussian.sample(batch, dimension: model.latent, using: &rng)
-        let perSample = try forwardFLOPs(spec)
+        let perSample = try spec.forwardFLOPs()
         let params = parameterCount(spec)
         return Prepared(
             body: { _ = withoutGrad { generator(z) } },
@@ -155,7 +155,7 @@ private func trainingRow(_ model: ReferenceModel, id: String, criticSteps: Int, 
         let (g, d) = (trainer.generator.spec, trainer.critic.spec)
         let info: [String: Any] = [
             "batch": config.batch, "critic_steps": criticSteps, "params_g": parameterCount(g), "params_d": parameterCount(d),
-            "flops_per_sample_g": try forwardFLOPs(g), "flops_per_sample_d": try forwardFLOPs(d),
+            "flops_per_sample_g": try g.forwardFLOPs(), "flops_per_sample_d": try d.forwardFLOPs(),
             "latent": model.latent, "image_size": model.imageSize, "widths": model.widths,
             "optimizer": config.optimizer, "lr": [config.learningRateCritic, config.learningRateGenerator],
             "betas": [config.beta1, config.beta2], "gp_lambda": config.gradientPenalty,

@@ -246,15 +246,32 @@ final class TrainerTests: XCTestCase {
         }
     }
 
-    /// A critic with dropout keeps one thread: its masks come from one random stream.
-    func testCriticWithDropoutIsNotSplit() throws {
+    /// A critic with dropout keeps one thread (its masks come from one random stream), and so
+    /// does a critic big enough for its own GEMMs to split well.
+    func testWhichCriticsSplitTheirBatch() throws {
         defer { setWorkerThreads(1) }
         setWorkerThreads(2)
-        var config = tinyConfig(.wganGP)
-        config.batch = 16
-        XCTAssertTrue(try Trainer(config: config, realBatches: try shapes(config).batch).splitsCriticBatch)
-        config.dropout = 0.3
-        XCTAssertFalse(try Trainer(config: config, realBatches: try shapes(config).batch).splitsCriticBatch)
+        func splits(_ change: (inout TrainingConfig) -> Void) throws -> (Bool, Double) {
+            var config = tinyConfig(.wganGP)
+            config.batch = 64
+            change(&config)
+            let trainer = try Trainer(config: config, realBatches: try shapes(config).batch)
+            return (trainer.splitsCriticBatch, try trainer.critic.spec.forwardFLOPs())
+        }
+        XCTAssertTrue(try splits { _ in }.0)
+        XCTAssertFalse(try splits { $0.dropout = 0.3 }.0)
+        let shipped = try splits { ($0.imageSize, $0.width) = (32, 64) }
+        XCTAssertTrue(shipped.0)
+        XCTAssertEqual(shipped.1, 2.5e6, accuracy: 0.05e6)
+        let wide = try splits { ($0.imageSize, $0.width) = (32, 128) }
+        XCTAssertTrue(wide.0)
+        XCTAssertEqual(wide.1, 9.18e6, accuracy: 0.05e6)
+        let dcgan32 = try splits { ($0.imageSize, $0.width) = (32, 256) }
+        XCTAssertFalse(dcgan32.0)
+        XCTAssertEqual(dcgan32.1, 35.1e6, accuracy: 0.1e6)
+        let dcgan64 = try splits { ($0.imageSize, $0.width) = (64, 256) }
+        XCTAssertFalse(dcgan64.0)
+        XCTAssertEqual(dcgan64.1, 53.5e6, accuracy: 0.1e6)
     }
 
     func testDivergenceStopsTheRun() throws {
