@@ -260,18 +260,14 @@ final class TrainerTests: XCTestCase {
         }
         XCTAssertTrue(try splits { _ in }.0)
         XCTAssertFalse(try splits { $0.dropout = 0.3 }.0)
-        let shipped = try splits { ($0.imageSize, $0.width) = (32, 64) }
-        XCTAssertTrue(shipped.0)
-        XCTAssertEqual(shipped.1, 2.5e6, accuracy: 0.05e6)
-        let wide = try splits { ($0.imageSize, $0.width) = (32, 128) }
-        XCTAssertTrue(wide.0)
-        XCTAssertEqual(wide.1, 9.18e6, accuracy: 0.05e6)
-        let dcgan32 = try splits { ($0.imageSize, $0.width) = (32, 256) }
-        XCTAssertFalse(dcgan32.0)
-        XCTAssertEqual(dcgan32.1, 35.1e6, accuracy: 0.1e6)
-        let dcgan64 = try splits { ($0.imageSize, $0.width) = (64, 256) }
-        XCTAssertFalse(dcgan64.0)
-        XCTAssertEqual(dcgan64.1, 53.5e6, accuracy: 0.1e6)
+        // (image size, width): the shipped model, the default width, dcgan32, dcgan64.
+        let models: [(size: Int, width: Int, flops: Double, splits: Bool)] = [
+            (32, 64, 2.5e6, true), (32, 128, 9.18e6, true), (32, 256, 35.1e6, false), (64, 256, 53.5e6, false)]
+        for model in models {
+            let (split, flops) = try splits { ($0.imageSize, $0.width) = (model.size, model.width) }
+            XCTAssertEqual(split, model.splits, "\(model)")
+            XCTAssertEqual(flops, model.flops, accuracy: 0.05e6, "\(model)")
+        }
     }
 
     func testDivergenceStopsTheRun() throws {
