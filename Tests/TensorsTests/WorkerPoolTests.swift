@@ -1,4 +1,6 @@
 import Dispatch
+import Foundation
+import Synchronization
 import Tensors
 import XCTest
 
@@ -60,6 +62,34 @@ final class WorkerPoolTests: XCTestCase {
             }
         }
         XCTAssertEqual(Array(failures), Array(repeating: 0, count: callers))
+    }
+
+    /// `runConcurrently`'s parts really overlap with two workers (each part waits, bounded,
+    /// until the other has started: run one after the other, the first would time out),
+    /// and run in order on the calling thread with one.
+    func testRunConcurrentlyOverlapsItsParts() {
+        setWorkerThreads(2)
+        let started = UnsafeMutableBufferPointer<Atomic<Bool>>.allocate(capacity: 2)
+        let sawOther = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 2)
+        defer { started.deallocate(); sawOther.deallocate() }
+        for i in 0..<2 { (started.baseAddress! + i).initialize(to: Atomic(false)); sawOther[i] = false }
+        runConcurrently(parts: 2) { part in
+            started[part].store(true, ordering: .sequentiallyConsistent)
+            let deadline = DispatchTime.now().uptimeNanoseconds + 2_000_000_000
+            while DispatchTime.now().uptimeNanoseconds < deadline {
+                if started[1 - part].load(ordering: .sequentiallyConsistent) { sawOther[part] = true; break }
+            }
+        }
+        XCTAssertEqual(Array(sawOther), [true, true], "both parts were running at once")
+
+        setWorkerThreads(1)
+        var order: [Int] = []
+        let caller = Thread.current
+        runConcurrently(parts: 3) { part in
+            XCTAssertTrue(Thread.current == caller)
+            order.append(part)
+        }
+        XCTAssertEqual(order, [0, 1, 2])
     }
 
     func testSplitGEMMsInterleavedWithKernelsAgreeWithOneWorker() {
