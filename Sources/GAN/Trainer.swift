@@ -62,6 +62,9 @@ public final class Trainer {
     /// SAN: the critic's last linear layer w = s·ω as a scale s [1] and a raw direction v [1, F], ω = v/‖v‖.
     public let sanScale: Tensor?
     public let sanDirection: Tensor?
+    /// Whether the critic may split a batch over two threads (see `splitsCriticBatch`);
+    /// fixed by its architecture, so decided once.
+    let criticAllowsSplit: Bool
     let realBatches: RealBatches
 
     public var objective: Objective { config.objectiveValue }
@@ -133,6 +136,8 @@ public final class Trainer {
             sanScale = nil
             sanDirection = nil
         }
+        criticAllowsSplit = config.dropout == 0
+            && (try? critic.spec.forwardFLOPs()).map { $0 <= Self.splitCriticFLOPs } == true
         func optimizer(_ parameters: [Tensor], _ lr: Float) -> Optimizer {
             config.optimizer == "rmsprop"
                 ? RMSProp(parameters, learningRate: lr, alpha: config.rmspropAlpha)
@@ -236,8 +241,7 @@ public final class Trainer {
     /// the critic has no batch norm and L_D is a mean over samples; dropout draws from the
     /// critic's one random stream, so a critic with dropout stays on one thread.
     var splitsCriticBatch: Bool {
-        workerThreadCount >= 2 && config.batch >= 8 && config.dropout == 0
-            && (try? critic.spec.forwardFLOPs()).map { $0 <= Self.splitCriticFLOPs } == true
+        workerThreadCount >= 2 && config.batch >= 8 && criticAllowsSplit
     }
 
     /// L_D's value, its gradients with respect to the critic's parameters, and the figures
