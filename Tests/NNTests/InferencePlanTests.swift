@@ -21,9 +21,8 @@ final class InferencePlanTests: XCTestCase {
             } else if name.hasSuffix("weight") && t.rank == 1 {
                 values = .uniform(t.shape, low: 0.5, high: 1.5, using: &rng)
             } else {
-                let fanIn = t.rank >= 2 ? t.shape.reduce(1, *) / t.shape[0] : 1
-                values = .normal(t.shape, std: scaledToFanIn && t.rank >= 2 ? 1 / Float(fanIn).squareRoot() : 0.3,
-                                 using: &rng)
+                let std: Float = scaledToFanIn && t.rank >= 2 ? 1 / Float(t.count / t.shape[0]).squareRoot() : 0.3
+                values = .normal(t.shape, std: std, using: &rng)
             }
             t.assign(values)
         }
