@@ -1,7 +1,9 @@
 """WGAN-GP in PyTorch on the same data, architecture and settings as
 `latent-tui train --objective wgan-gp` (without path length regularization), to
 tell slow convergence from a trainer bug by comparing sample grids step for
-step. Needs torch and pillow; the data comes from `latent-tui dataset`.
+step. `--objective ns` trains the non-saturating baseline instead (softplus
+losses, one critic step, Adam 2e-4, β (0.5, 0.999)), as `train --objective ns`
+does. Needs torch and pillow; the data comes from `latent-tui dataset`.
 
     latent-tui dataset --n 20000 --out /tmp/shapes32 --seed 1
     python scripts/wgangp_peer.py /tmp/shapes32 --width 128 --steps 2000 --out /tmp/wgangp-torch
@@ -34,28 +36,42 @@ def main():
     p.add_argument("--sample-every", type=int, default=250)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--objective", choices=["wgan-gp", "ns"], default="wgan-gp")
+    p.add_argument("--prior", choices=["gaussian", "uniform"], default="gaussian")
     a = p.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     data = load_images(a.data)
     size = data.shape[-1]
     G, D = generator(a.latent, size, a.width, True), critic(size, a.width)
-    og = torch.optim.Adam(G.parameters(), 1e-4, betas=(0.0, 0.9))
-    od = torch.optim.Adam(D.parameters(), 1e-4, betas=(0.0, 0.9))
-    fixed = torch.randn(64, a.latent)
+    ns = a.objective == "ns"
+    lr, betas, n_critic = (2e-4, (0.5, 0.999), 1) if ns else (1e-4, (0.0, 0.9), 5)
+    og = torch.optim.Adam(G.parameters(), lr, betas=betas)
+    od = torch.optim.Adam(D.parameters(), lr, betas=betas)
+    softplus = nn.functional.softplus
+
+    def prior(n):
+        return torch.rand(n, a.latent) * 2 - 1 if a.prior == "uniform" else torch.randn(n, a.latent)
+
+    fixed = prior(64)
     os.makedirs(a.out, exist_ok=True)
     step, start = 0, time.time()
     while step < a.steps and time.time() - start < a.minutes * 60:
-        for _ in range(5):
+        for _ in range(n_critic):
             real = data[torch.randint(len(data), (a.batch,))]
-            fake = G(torch.randn(a.batch, a.latent)).detach()
-            e = torch.rand(a.batch, 1, 1, 1)
-            mixed = (e * real + (1 - e) * fake).requires_grad_(True)
-            g, = torch.autograd.grad(D(mixed).sum(), mixed, create_graph=True)
-            gp = ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
-            loss_d = D(fake).mean() - D(real).mean() + 10 * gp
+            fake = G(prior(a.batch)).detach()
+            if ns:
+                gp = torch.zeros(())
+                loss_d = softplus(D(fake)).mean() + softplus(-D(real)).mean()
+            else:
+                e = torch.rand(a.batch, 1, 1, 1)
+                mixed = (e * real + (1 - e) * fake).requires_grad_(True)
+                g, = torch.autograd.grad(D(mixed).sum(), mixed, create_graph=True)
+                gp = ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+                loss_d = D(fake).mean() - D(real).mean() + 10 * gp
             od.zero_grad(); loss_d.backward(); od.step()
-        loss_g = -D(G(torch.randn(a.batch, a.latent))).mean()
+        out = D(G(prior(a.batch)))
+        loss_g = softplus(-out).mean() if ns else -out.mean()
         og.zero_grad(); loss_g.backward(); og.step()
         step += 1
         if step % a.sample_every == 0:

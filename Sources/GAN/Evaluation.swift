@@ -56,6 +56,8 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     /// Where the figures came from, when known (`evaluateCheckpoint` fills them in).
     public var data: String?
     public var seed: UInt64?
+    /// ψ of the latent draws, when not 1.
+    public var truncation: Float?
 
     /// A plain-text table for terminals.
     public var text: String {
@@ -63,7 +65,8 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
             let s = String(format: "%.3f", v)
             return String(repeating: " ", count: max(0, width - s.count)) + s
         }
-        let source = data.map { " (\($0)" + (seed.map { ", seed \($0))" } ?? ")") } ?? ""
+        let psi = truncation.map { ", truncation ψ \(String(format: "%.2f", $0))" } ?? ""
+        let source = data.map { " (\($0)" + (seed.map { ", seed \($0)" } ?? "") + psi + ")" } ?? ""
         var lines = ["\(generatedCount) generated vs \(realCount) dataset images\(source), compared through shape statistics",
                      "",
                      "statistic        real mean  gen mean  real std   gen std        W1      W1/σ"]
@@ -179,14 +182,16 @@ public func generatorImageShape(_ spec: NetworkSpec, file: String? = nil) throws
 /// so memory stays flat) against `count` dataset images at the generator's
 /// size and value range (`data`: `shapes` or a PNG folder, which may give
 /// fewer: each of its images is used at most once). `drawImages` replaces
-/// the prior draw (rejection sampling passes its accepted samples).
+/// the prior draw (rejection sampling passes its accepted samples); otherwise
+/// the prior is truncated by `truncation` ψ.
 public func evaluateCheckpoint(_ checkpoint: Checkpoint, data: String, count n: Int, seed: UInt64,
-                               batchSize: Int = 64, neighbours k: Int = 3, file: String? = nil,
+                               truncation: Float = 1, batchSize: Int = 64, neighbours k: Int = 3, file: String? = nil,
                                drawImages: ((_ count: Int, _ rng: inout RandomGenerator) throws -> Tensor)? = nil,
                                progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> EvaluationReport {
     guard n > k else {
         throw InputError(.badArgument, key: "--n", "is \(n); evaluation needs more than \(k) samples")
     }
+    try checkTruncation(truncation)
     let (_, size) = try generatorImageShape(checkpoint.generator.spec, file: file)
     let range = checkpoint.valueRange
     // A seed apart from the latents' so the two draws are unrelated.
@@ -200,12 +205,14 @@ public func evaluateCheckpoint(_ checkpoint: Checkpoint, data: String, count n: 
     generated.reserveCapacity(n)
     while generated.count < n {
         let b = min(max(batchSize, 1), n - generated.count)
-        let images = try drawImages?(b, &rng) ?? checkpoint.generate(checkpoint.sampleLatents(b, using: &rng))
+        let images = try drawImages?(b, &rng)
+            ?? checkpoint.generate(checkpoint.sampleLatents(b, truncation: truncation, using: &rng))
         generated += shapeStatistics(batch: images, valueRange: range)
         progress?(generated.count, n)
     }
     var report = evaluate(generated: generated, real: real, neighbours: k)
     (report.data, report.seed) = (dataset.summary, seed)
+    report.truncation = truncation == 1 ? nil : truncation
     return report
 }
 

@@ -51,12 +51,12 @@ public func criticOutputs(_ critic: Network, _ images: Tensor) -> [Float] {
 
 /// Critic outputs of `count` fresh generator samples, drawn `batchSize` at a time.
 func generatedCriticOutputs(_ checkpoint: Checkpoint, _ critic: Network, count: Int, batchSize: Int = 64,
-                            using rng: inout RandomGenerator) -> [Float] {
+                            truncation: Float = 1, using rng: inout RandomGenerator) -> [Float] {
     var outputs: [Float] = []
     outputs.reserveCapacity(count)
     while outputs.count < count {
         let b = min(batchSize, count - outputs.count)
-        outputs += criticOutputs(critic, checkpoint.generate(checkpoint.sampleLatents(b, using: &rng)))
+        outputs += criticOutputs(critic, checkpoint.generate(checkpoint.sampleLatents(b, truncation: truncation, using: &rng)))
     }
     return outputs
 }
@@ -165,6 +165,8 @@ public final class RejectionSampler: @unchecked Sendable {
     public let calibration: CriticCalibration
     public let percentile: Double
     public let epsilon: Double
+    /// ψ of the proposals (1: the prior itself); the burn-in draws them the same way.
+    public let truncation: Float
     /// γ: set by the burn-in (which also raises `maxLogit`) on first use.
     public private(set) lazy var gamma: Double = burnIn()
     public private(set) var maxLogit: Double
@@ -179,7 +181,7 @@ public final class RejectionSampler: @unchecked Sendable {
     /// - Parameter gamma: γ itself, instead of the percentile's.
     /// - Throws: `InputError` when the file has no calibration or no logit critic.
     public init(checkpoint: Checkpoint, percentile: Double = 80, gamma fixedGamma: Double? = nil, epsilon: Double = 1e-6,
-                burnIn: Int = 512, seed: UInt64, file: String? = nil) throws {
+                truncation: Float = 1, burnIn: Int = 512, seed: UInt64, file: String? = nil) throws {
         guard let calibration = checkpoint.calibration else {
             throw InputError(.missingData, file: file, key: "critic_calibration",
                              "the critic is not calibrated; run `latent-tui calibrate \(file ?? "CKPT") --data shapes` first")
@@ -189,11 +191,13 @@ public final class RejectionSampler: @unchecked Sendable {
         }
         guard epsilon > 0, epsilon.isFinite else { throw InputError(.badArgument, key: "--drs-epsilon", "must be positive") }
         guard fixedGamma?.isFinite ?? true else { throw InputError(.badArgument, key: "--drs-gamma", "must be a number") }
+        try checkTruncation(truncation)
         self.checkpoint = checkpoint
         self.critic = try logitCritic(of: checkpoint, file: file)
         self.calibration = calibration
         self.percentile = percentile
         self.epsilon = epsilon
+        self.truncation = truncation
         self.maxLogit = Double(calibration.maxLogit)
         (self.fixedGamma, self.burnInCount, self.burnInSeed) = (fixedGamma, burnIn, seed)
     }
@@ -203,7 +207,8 @@ public final class RejectionSampler: @unchecked Sendable {
     private func burnIn() -> Double {
         // Its own stream, so drawing stays reproducible.
         var rng = RandomGenerator(seed: burnInSeed ^ 0xB0_8711)
-        let logits = generatedCriticOutputs(checkpoint, critic, count: burnInCount, using: &rng).map(calibration.logit)
+        let logits = generatedCriticOutputs(checkpoint, critic, count: burnInCount, truncation: truncation, using: &rng)
+            .map(calibration.logit)
         maxLogit = max(maxLogit, logits.max() ?? maxLogit)
         let scores = logits.map { [maxLogit, epsilon] in
             RejectionRule.score(logit: $0, maxLogit: maxLogit, epsilon: epsilon, gamma: 0)
@@ -234,7 +239,7 @@ public final class RejectionSampler: @unchecked Sendable {
                 throw InputError(.badArgument, key: "--drs-percentile",
                                  "accepted \(kept) of \(tried) proposals; lower the percentile (now \(percentile))")
             }
-            let z = checkpoint.sampleLatents(batchSize, using: &rng)
+            let z = checkpoint.sampleLatents(batchSize, truncation: truncation, using: &rng)
             let images = checkpoint.generate(z)
             let perImage = images.count / batchSize
             imageShape = Array(images.shape.dropFirst())

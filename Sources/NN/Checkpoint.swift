@@ -230,9 +230,9 @@ public final class Checkpoint: @unchecked Sendable {
         try writeAtomically(bytes, to: path)
     }
 
-    /// Draws n latent vectors from the prior.
-    public func sampleLatents(_ n: Int, using rng: inout RandomGenerator) -> Tensor {
-        prior.sample(n, dimension: latentDimension, using: &rng)
+    /// Draws n latent vectors from the prior, truncated by ψ when `truncation` ≠ 1.
+    public func sampleLatents(_ n: Int, truncation: Float = 1, using rng: inout RandomGenerator) -> Tensor {
+        prior.sample(n, dimension: latentDimension, truncation: truncation, using: &rng)
     }
 
     /// Runs the generator in evaluation mode without recording gradients.

@@ -117,11 +117,26 @@ public enum Prior: String, Sendable, CaseIterable {
         }
     }
 
-    public func sample(_ n: Int, dimension d: Int, using rng: inout RandomGenerator) -> Tensor {
-        switch self {
+    /// n draws; with `truncation` ψ ≠ 1 each draw is scaled by ψ towards the prior's
+    /// centre (0 for both priors), trading variety for typical samples.
+    public func sample(_ n: Int, dimension d: Int, truncation: Float = 1, using rng: inout RandomGenerator) -> Tensor {
+        let z: Tensor = switch self {
         case .gaussian: .normal([n, d], using: &rng)
         case .uniform: .uniform([n, d], low: -1, high: 1, using: &rng)
         }
+        return truncation == 1 ? z : Tensor(shape: z.shape, storage: z.storage.map { $0 * truncation })
+    }
+
+    /// The truncation ψ the browser and the command line accept.
+    public static let truncationRange: ClosedRange<Float> = 0.05...2
+}
+
+/// - Throws: `InputError(.badArgument)` naming `--truncation` when ψ is outside `Prior.truncationRange`.
+public func checkTruncation(_ psi: Float) throws {
+    let range = Prior.truncationRange
+    guard psi.isFinite, range.contains(psi) else {
+        throw InputError(.badArgument, key: "--truncation",
+                         "is \(psi); give ψ from \(range.lowerBound) to \(range.upperBound) (1 draws from the prior itself)")
     }
 }
 

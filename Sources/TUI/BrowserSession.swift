@@ -200,16 +200,14 @@ public final class BrowserSession {
         guard let seed = origin.seed else {
             return context.userOrigin?.z0 ?? Tensor.zeros([1, context.latentDimension])
         }
-        var rng = RandomGenerator(seed: seed)
-        let z: Tensor
         if origin.rejection, let drawn = rejectionDraw(seed: seed) {
-            z = drawn
-        } else {
-            z = withoutGrad { context.prior.sample(1, dimension: context.latentDimension, using: &rng) }
+            // Truncation towards the prior's centre (0 for both priors).
+            return origin.truncation == 1 ? drawn : withoutGrad { drawn * origin.truncation }
         }
-        guard origin.truncation != 1 else { return z }
-        // Truncation towards the prior's centre (0 for both priors).
-        return Tensor(shape: [1, context.latentDimension], storage: z.storage.map { $0 * origin.truncation })
+        var rng = RandomGenerator(seed: seed)
+        return withoutGrad {
+            context.prior.sample(1, dimension: context.latentDimension, truncation: origin.truncation, using: &rng)
+        }
     }
 
     /// The z rejection sampling accepts first from `seed`'s stream (nil

@@ -1,4 +1,5 @@
 import Latent
+import NN
 
 /// Everything the browser's keys change, as a plain value: `reduce` maps
 /// (state, action) to (state, effect) without touching a terminal, a file or
@@ -54,7 +55,7 @@ public struct BrowserState: Equatable, Sendable {
         public var labelLength: Int
 
         public init(stride: ClosedRange<Float>, strideFactor: Float = 1.25, maxStep: Int = 50, playSteps: Int = 8,
-                    truncation: ClosedRange<Float> = 0.05...2, undoDepth: Int = 256, labelLength: Int = 40) {
+                    truncation: ClosedRange<Float> = Prior.truncationRange, undoDepth: Int = 256, labelLength: Int = 40) {
             precondition(stride.lowerBound > 0 && strideFactor > 1 && maxStep > 0 && playSteps > 0)
             (self.stride, self.strideFactor, self.maxStep, self.playSteps) = (stride, strideFactor, maxStep, playSteps)
             (self.truncation, self.undoDepth, self.labelLength) = (truncation, undoDepth, labelLength)

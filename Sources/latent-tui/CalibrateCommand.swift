@@ -101,7 +101,18 @@ struct RejectionOptions: ParsableArguments {
         if !(drsEpsilon > 0) || !drsEpsilon.isFinite { throw ValidationError("--drs-epsilon must be positive") }
     }
 
-    func sampler(_ ckpt: Checkpoint, seed: UInt64, file: String) throws -> RejectionSampler {
-        try RejectionSampler(checkpoint: ckpt, percentile: drsPercentile, gamma: drsGamma, epsilon: drsEpsilon, seed: seed, file: file)
+    func sampler(_ ckpt: Checkpoint, seed: UInt64, truncation: Float = 1, file: String) throws -> RejectionSampler {
+        try RejectionSampler(checkpoint: ckpt, percentile: drsPercentile, gamma: drsGamma, epsilon: drsEpsilon,
+                             truncation: truncation, seed: seed, file: file)
+    }
+}
+
+/// `--truncation ψ` (sample, evaluate): each latent draw scaled by ψ towards the prior's centre.
+struct TruncationOptions: ParsableArguments {
+    @Option(help: "Truncation ψ: scale each latent draw towards the prior's centre (0.05 to 2; 1 is the prior itself, below 1 gives more typical, less varied samples).")
+    var truncation: Float = 1
+
+    func validate() throws {
+        do { try checkTruncation(truncation) } catch let error as InputError { throw ValidationError(error.description) }
     }
 }

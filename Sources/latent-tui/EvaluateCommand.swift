@@ -4,7 +4,7 @@ import GAN
 import NN
 import Tensors
 
-/// `latent-tui evaluate CKPT --data shapes|DIR [--n N] [--seed S] [--json]`:
+/// `latent-tui evaluate CKPT --data shapes|DIR [--n N] [--seed S] [--truncation ψ] [--drs] [--json]`:
 /// sample-quality figures from shape statistics (no pretrained network).
 /// The work is `evaluateCheckpoint` in GAN; this only parses and prints.
 struct EvaluateCommand: ParsableCommand {
@@ -35,6 +35,8 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var rejection: RejectionOptions
 
+    @OptionGroup var truncation: TruncationOptions
+
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -46,18 +48,20 @@ struct EvaluateCommand: ParsableCommand {
             threads.apply()
             let ckpt = try Checkpoint.load(path: checkpoint)
             // Checked before the long plain evaluation so a missing calibration fails fast.
-            let sampler = rejection.drs ? try rejection.sampler(ckpt, seed: seed, file: checkpoint) : nil
+            let psi = truncation.truncation
+            let sampler = rejection.drs ? try rejection.sampler(ckpt, seed: seed, truncation: psi, file: checkpoint) : nil
             let progress = ProgressLine(total: n, label: "generating")
-            let report = try evaluateCheckpoint(ckpt, data: data, count: n, seed: seed, file: checkpoint,
+            let report = try evaluateCheckpoint(ckpt, data: data, count: n, seed: seed, truncation: psi, file: checkpoint,
                                                 progress: { done, _ in progress.update(done) })
             guard let sampler else {
                 print(json ? report.json : report.text)
                 return
             }
             let drsProgress = ProgressLine(total: n, label: "generating with DRS")
-            let drsReport = try evaluateCheckpoint(ckpt, data: data, count: n, seed: seed, file: checkpoint,
+            var drsReport = try evaluateCheckpoint(ckpt, data: data, count: n, seed: seed, file: checkpoint,
                                                    drawImages: { count, rng in try sampler.draw(count, using: &rng).images },
                                                    progress: { done, _ in drsProgress.update(done) })
+            drsReport.truncation = report.truncation  // the sampler's proposals are truncated
             let comparison = RejectionComparison(plain: report, drs: drsReport, rejection: .init(sampler))
             print(json ? comparison.json : comparison.text)
         }

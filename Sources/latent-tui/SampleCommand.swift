@@ -30,10 +30,15 @@ struct SampleCommand: ParsableCommand {
 
     @OptionGroup var rejection: RejectionOptions
 
+    @OptionGroup var truncation: TruncationOptions
+
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
         if let n, n <= 0 { throw ValidationError("--n must be positive") }
+        if zFile != nil && truncation.truncation != 1 {
+            throw ValidationError("--truncation scales drawn latents; --z gives them as they are: give one of the two")
+        }
         if rejection.drs && zFile != nil { throw ValidationError("--drs draws its own latents; give --seed, not --z") }
         if zFile != nil && seed != nil { throw ValidationError("give --seed or --z, not both") }
         if zFile == nil && n == nil { throw ValidationError("give --n (or --z with latents)") }
@@ -49,7 +54,7 @@ struct SampleCommand: ParsableCommand {
             let z: Tensor, images: [RGBImage]
             var drs: SampleRecord.Rejection?
             if rejection.drs {
-                let sampler = try rejection.sampler(ckpt, seed: usedSeed, file: checkpoint)
+                let sampler = try rejection.sampler(ckpt, seed: usedSeed, truncation: truncation.truncation, file: checkpoint)
                 var rng = RandomGenerator(seed: usedSeed)
                 let drawn = try sampler.draw(n ?? 1, using: &rng)
                 (z, images) = (drawn.latents, rgbImages(from: drawn.images, valueRange: ckpt.valueRange))
@@ -60,7 +65,8 @@ struct SampleCommand: ParsableCommand {
                 images = renderImages(ckpt, z)
             }
             let record = SampleRecord(command: CommandLine.arguments, checkpoint: checkpoint,
-                                      seed: zFile == nil ? usedSeed : nil, zFile: zFile, count: z.shape[0], drs: drs)
+                                      seed: zFile == nil ? usedSeed : nil, zFile: zFile, count: z.shape[0],
+                                      truncation: truncation.truncation == 1 ? nil : truncation.truncation, drs: drs)
             if asGrid {
                 let parent = (out as NSString).deletingLastPathComponent
                 if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
@@ -86,7 +92,7 @@ struct SampleCommand: ParsableCommand {
         let d = ckpt.latentDimension
         guard let zFile else {
             var rng = RandomGenerator(seed: seed)
-            return ckpt.sampleLatents(n ?? 1, using: &rng)
+            return ckpt.sampleLatents(n ?? 1, truncation: truncation.truncation, using: &rng)
         }
         let z = try NPY.read(path: zFile)
         guard z.shape[1] == d else {
@@ -120,6 +126,8 @@ struct SampleRecord: Encodable {
     let seed: UInt64?
     let zFile: String?
     let count: Int
+    /// ψ of the latent draws, when not 1.
+    var truncation: Float?
     /// Rejection sampling's settings and counts, with `--drs`.
     var drs: Rejection?
 
@@ -138,9 +146,12 @@ struct SampleRecord: Encodable {
         var acceptanceRate: Double { proposed == 0 ? 0 : Double(accepted) / Double(proposed) }
     }
 
-    var seedText: String { seed.map { "seed \($0)" } ?? "latents from \(zFile ?? "?")" }
+    var seedText: String {
+        (seed.map { "seed \($0)" } ?? "latents from \(zFile ?? "?")") + (truncation.map { ", truncation ψ \($0)" } ?? "")
+    }
     var summary: String {
-        "checkpoint=\(checkpoint) \(seedText) n=\(count)" + (drs.map { " drs-percentile=\($0.percentile)" } ?? "")
+        "checkpoint=\(checkpoint) \(seedText) n=\(count)" + (truncation.map { " truncation=\($0)" } ?? "")
+            + (drs.map { " drs-percentile=\($0.percentile)" } ?? "")
     }
 }
 

@@ -224,7 +224,8 @@ struct TrainCommand: ParsableCommand {
         let samples = (folder as NSString).appendingPathComponent("samples")
         try FileManager.default.createDirectory(atPath: samples, withIntermediateDirectories: true)
         let metricsPath = (folder as NSString).appendingPathComponent("metrics.jsonl")
-        if !FileManager.default.fileExists(atPath: metricsPath) { FileManager.default.createFile(atPath: metricsPath, contents: nil) }
+        // A file that cannot be created shows in the open just below, with the path.
+        if !FileManager.default.fileExists(atPath: metricsPath) { _ = FileManager.default.createFile(atPath: metricsPath, contents: nil) }
         guard let metricsFile = FileHandle(forWritingAtPath: metricsPath) else {
             throw InputError(.unreadable, file: metricsPath, "cannot be opened for writing")
         }

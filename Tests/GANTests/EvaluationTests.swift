@@ -202,6 +202,20 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(again, report)
     }
 
+    /// ψ = 1 is the plain prior; another ψ draws other latents and says so in the report.
+    func testEvaluateCheckpointWithTruncation() throws {
+        let plain = try evaluateCheckpoint(tinyCheckpoint(), data: "shapes", count: 40, seed: 3)
+        XCTAssertEqual(try evaluateCheckpoint(tinyCheckpoint(), data: "shapes", count: 40, seed: 3, truncation: 1), plain)
+        XCTAssertNil(plain.truncation)
+        let truncated = try evaluateCheckpoint(tinyCheckpoint(), data: "shapes", count: 40, seed: 3, truncation: 0.25)
+        XCTAssertEqual(truncated.truncation, 0.25)
+        XCTAssertNotEqual(truncated.statistics, plain.statistics)
+        XCTAssertTrue(truncated.text.contains("seed 3, truncation ψ 0.25)"), truncated.text)
+        XCTAssertThrowsError(try evaluateCheckpoint(tinyCheckpoint(), data: "shapes", count: 40, seed: 3, truncation: 9)) { error in
+            XCTAssertEqual((error as? InputError)?.key, "--truncation")
+        }
+    }
+
     func testEvaluateCheckpointInputErrors() throws {
         XCTAssertThrowsError(try evaluateCheckpoint(tinyCheckpoint(), data: "shapes", count: 3, seed: 0)) { error in
             XCTAssertEqual((error as? InputError)?.kind, .badArgument)

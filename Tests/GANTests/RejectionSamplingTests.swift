@@ -140,6 +140,28 @@ final class RejectionSamplingTests: XCTestCase {
         XCTAssertEqual(try a.draw(5, using: &ra).latents.storage, try b.draw(5, using: &rb).latents.storage)
     }
 
+    /// With ψ the proposals, and so every accepted latent, are the prior's draws scaled by ψ;
+    /// the burn-in draws them the same way, so γ moves with ψ.
+    func testTruncatedProposals() throws {
+        let ckpt = try tinyCheckpoint(constantCritic: 0.7)
+        ckpt.calibration = CriticCalibration(a: 1, b: 0, maxLogit: 0.7)
+        let plain = try RejectionSampler(checkpoint: ckpt, gamma: 0, epsilon: 1e-12, burnIn: 16, seed: 1)
+        let truncated = try RejectionSampler(checkpoint: ckpt, gamma: 0, epsilon: 1e-12, truncation: 0.5, burnIn: 16, seed: 1)
+        var ra = RandomGenerator(seed: 5), rb = RandomGenerator(seed: 5)
+        let a = try plain.draw(16, using: &ra, batchSize: 16).latents, b = try truncated.draw(16, using: &rb, batchSize: 16).latents
+        XCTAssertEqual(b.storage, a.storage.map { $0 * 0.5 })
+
+        let learned = try tinyCheckpoint()
+        learned.calibration = CriticCalibration(a: 40, b: 0, maxLogit: 0)
+        let gammas = try [1, 0.3].map { try RejectionSampler(checkpoint: learned, truncation: $0, burnIn: 64, seed: 1).gamma }
+        XCTAssertNotEqual(gammas[0], gammas[1])
+        for psi: Float in [0, 0.01, 2.5, .nan] {
+            XCTAssertThrowsError(try RejectionSampler(checkpoint: ckpt, truncation: psi, seed: 1)) { error in
+                XCTAssertEqual((error as? InputError)?.key, "--truncation")
+            }
+        }
+    }
+
     func testImpossibleAcceptanceFailsWithAMessage() throws {
         let ckpt = try tinyCheckpoint(constantCritic: 0)
         ckpt.calibration = CriticCalibration(a: 1, b: 0, maxLogit: 0)

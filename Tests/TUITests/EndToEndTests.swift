@@ -242,6 +242,37 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(run.errors.split(separator: "\n").count, 1)
     }
 
+    /// `sample --truncation ψ` writes the seed's latents scaled by ψ and records ψ;
+    /// `evaluate --truncation` reports it; a ψ out of range, or with --z, is refused.
+    func testSampleAndEvaluateWithTruncation() throws {
+        try TinyCheckpoint.make(methods: [.sefa], k: 2).save(to: folder.file("tiny.bin"))
+        var run = try runCommand(["sample", "tiny.bin", "--n", "4", "--seed", "3", "--out", "plain"])
+        XCTAssertEqual(run.status, 0, run.errors)
+        run = try runCommand(["sample", "tiny.bin", "--n", "4", "--seed", "3", "--truncation", "0.5", "--out", "half"])
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertTrue(run.output.contains("(seed 3, truncation ψ 0.5)"), run.output)
+        let plain = try NPY.read(path: folder.file("plain/z.npy")), half = try NPY.read(path: folder.file("half/z.npy"))
+        XCTAssertEqual(half.storage, plain.storage.map { $0 * 0.5 })
+        func record(_ name: String) throws -> [String: Any] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: folder.file(name + "/sample.json")))
+            return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        }
+        XCTAssertEqual(try record("half")["truncation"] as? Double, 0.5)
+        XCTAssertNil(try record("plain")["truncation"])
+
+        run = try runCommand(["evaluate", "tiny.bin", "--n", "8", "--seed", "2", "--truncation", "0.5", "--json"])
+        XCTAssertEqual(run.status, 0, run.errors)
+        let report = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any]
+        XCTAssertEqual(report?["truncation"] as? Double, 0.5)
+
+        for bad in [["--n", "4", "--truncation", "0"], ["--n", "4", "--truncation", "2.5"], ["--z", "plain/z.npy", "--truncation", "0.5"]] {
+            run = try runCommand(["sample", "tiny.bin", "--out", "refused"] + bad)
+            XCTAssertEqual(run.status, 64, bad.joined(separator: " "))
+            XCTAssertTrue(run.errors.contains("--truncation"), run.errors)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("refused")))
+        }
+    }
+
     /// `train` from the command line: a bad flag is one line and leaves no folder behind;
     /// `--ema` saves the average in the checkpoint and the live weights in the state;
     /// `--resume` continues to the new total with the same settings.
