@@ -40,11 +40,50 @@ public func unfoldWindows(_ input: UnsafePointer<Float>, into output: UnsafeMuta
             }
         }
         let plane = input + (b * c + ch) * h * w
-        guard layout.isSplit else { return copyTaps(from: plane) }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: layout.count) { split in
-            layout.split(plane, into: split.baseAddress!)
-            copyTaps(from: split.baseAddress!)
+        if layout.isSplit {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: layout.count) { split in
+                layout.split(plane, into: split.baseAddress!)
+                copyTaps(from: split.baseAddress!)
+            }
+        } else if p > 0 && ow < BorderedPlane.rowsUnder {
+            // Short rows: the bounds checks and border fills of `copyTaps` cost more than
+            // the copy itself, so read every tap from a zero-bordered copy instead.
+            let bordered = BorderedPlane(h: h, w: w, padding: p)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: bordered.count) { buffer in
+                let padded = buffer.baseAddress!
+                bordered.fill(padded, from: plane)
+                for i in 0..<kh {
+                    for j in 0..<kw {
+                        let row = output + ((ch * kh + i) * kw + j) * columns + b * oh * ow
+                        for oy in 0..<oh {
+                            let (src, dst) = (padded + (oy * geometry.stride + i) * bordered.width + j, row + oy * ow)
+                            for ox in 0..<ow { dst[ox] = src[ox * geometry.stride] }
+                        }
+                    }
+                }
+            }
+        } else {
+            copyTaps(from: plane)
         }
+    }
+}
+
+/// A plane with `padding` zeros on every side, for window taps without bounds checks.
+struct BorderedPlane {
+    /// Output rows shorter than this take the bordered copy; longer ones amortise
+    /// the checks (and a stride-1 row stays one contiguous, vectorised copy).
+    static let rowsUnder = 16
+    let h: Int, w: Int, padding: Int
+    var width: Int { w + 2 * padding }
+    var count: Int { (h + 2 * padding) * width }
+
+    func fill(_ out: UnsafeMutablePointer<Float>, from plane: UnsafePointer<Float>) {
+        out.update(repeating: 0, count: count)
+        for y in 0..<h { (out + (y + padding) * width + padding).update(from: plane + y * w, count: w) }
+    }
+
+    func copyInterior(_ bordered: UnsafePointer<Float>, into plane: UnsafeMutablePointer<Float>) {
+        for y in 0..<h { (plane + y * w).update(from: bordered + (y + padding) * width + padding, count: w) }
     }
 }
 
@@ -90,6 +129,23 @@ public func foldWindows(_ columns: UnsafePointer<Float>, into image: UnsafeMutab
                 split.baseAddress!.update(repeating: 0, count: layout.count)
                 addTaps(into: split.baseAddress!)
                 layout.merge(split.baseAddress!, into: plane)
+            }
+        } else if p > 0 && ow < BorderedPlane.rowsUnder {
+            // As in `unfoldWindows`: sum the taps into a zero-bordered plane, keep its interior.
+            let bordered = BorderedPlane(h: h, w: w, padding: p)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: bordered.count) { buffer in
+                let padded = buffer.baseAddress!
+                padded.update(repeating: 0, count: bordered.count)
+                for i in 0..<kh {
+                    for j in 0..<kw {
+                        let rows = columns + ((ch * kh + i) * kw + j) * count + b * oh * ow
+                        for oy in 0..<oh {
+                            let (src, dst) = (rows + oy * ow, padded + (oy * geometry.stride + i) * bordered.width + j)
+                            for ox in 0..<ow { dst[ox * geometry.stride] += src[ox] }
+                        }
+                    }
+                }
+                bordered.copyInterior(padded, into: plane)
             }
         } else {
             plane.update(repeating: 0, count: h * w)

@@ -35,6 +35,7 @@ func allRows() -> [Row] {
         })
     }
     rows += convRows()
+    rows += windowRows()
     rows.append(gradientPenaltyRow())
     for model in [ReferenceModel.dcgan32, .dcgan64] {
         rows.append(generatorRow(model, batch: 1, repeats: 50))
@@ -71,6 +72,29 @@ private func convRows() -> [Row] {
             return Prepared(body: { _ = gradients(of: y, wrt: [x, w, b], seed: upstream) }, flops: 2 * flops)
         },
     ]
+}
+
+/// im2col and col2im alone on the shipped critic's short-row planes (width 64: its second and
+/// third layers, output rows of 8 and 4), batch 64, kernel 4, stride 2, padding 1.
+private func windowRows() -> [Row] {
+    let geometry = ConvGeometry(kernel: 4, stride: 2, padding: 1)
+    return [(16, 16), (32, 8)].flatMap { channels, size -> [Row] in
+        let shape = [64, channels, size, size]
+        let (oh, ow) = geometry.outputSize(h: size, w: size)
+        let shapeText = shape.map(String.init).joined(separator: "×")
+        return [
+            Row(id: "im2col-\(size)x\(size)", title: "im2col \(shapeText), k4 s2 p1", repeats: 50) {
+                var rng = RandomGenerator(seed: 1)
+                let x = Tensor.normal(shape, using: &rng)
+                return Prepared(body: { _ = withoutGrad { x.im2col(geometry) } })
+            },
+            Row(id: "col2im-\(size)x\(size)", title: "col2im back to \(shapeText), k4 s2 p1", repeats: 50) {
+                var rng = RandomGenerator(seed: 1)
+                let columns = Tensor.normal([channels * 16, 64 * oh * ow], using: &rng)
+                return Prepared(body: { _ = withoutGrad { columns.col2im(imageShape: shape, geometry) } })
+            },
+        ]
+    }
 }
 
 // One second-order step: WGAN-GP penalty of a small critic and its parameter gradients.

@@ -267,6 +267,9 @@ struct TrainCommand: ParsableCommand {
             if trainer.step % config.checkpointEvery == 0 { try trainer.save(to: out) }
             if stopRequested != 0 {
                 try trainer.save(to: out)
+                // The run so far, as a finished run leaves it; the checkpoint above is what matters.
+                try? writeSamples()
+                try? writeLossPlot()
                 throw InterruptedError(description: "interrupted at step \(trainer.step): saved \(out); continue with --resume")
             }
             if let deadline, Date() >= deadline {

@@ -273,6 +273,53 @@ final class EndToEndTests: XCTestCase {
         }
     }
 
+    /// Ctrl-C (SIGINT) saves the checkpoint, the samples and the loss plot and exits 130, and
+    /// `--resume` goes on from that step; a diverging loss exits 3 in one line and leaves the
+    /// last good checkpoint as it was.
+    func testTrainInterruptedAndDiverged() throws {
+        let tiny = ["--image-size", "16", "--width", "8", "--latent-dim", "4", "--batch", "4", "--sample-every", "2"]
+        let (stdoutPath, stderrPath) = (folder.file("train.out"), folder.file("train.err"))
+        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tmux.binary)
+        process.arguments = ["train", "--objective", "wgan-gp", "--steps", "1000000", "--out", "run/t.bin"] + tiny
+        process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
+        process.environment = ProcessInfo.processInfo.environment.merging(["OPENBLAS_NUM_THREADS": "1"]) { $1 }
+        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        try process.run()
+        let started = Date()
+        while !FileManager.default.fileExists(atPath: folder.file("run/samples/step_000004.png")) && process.isRunning
+                && Date().timeIntervalSince(started) < 60 {
+            usleep(20_000)
+        }
+        process.interrupt()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130)
+        let errors = try String(contentsOfFile: stderrPath, encoding: .utf8)
+        let line = try XCTUnwrap(errors.split(separator: "\n").last.map(String.init))
+        let prefix = "interrupted at step ", suffix = ": saved run/t.bin; continue with --resume"
+        XCTAssertTrue(line.hasPrefix(prefix) && line.hasSuffix(suffix), errors)
+        let step = try XCTUnwrap(Int(line.dropFirst(prefix.count).dropLast(suffix.count)), line)
+        XCTAssertGreaterThanOrEqual(step, 4)
+        XCTAssertNotNil(try Checkpoint.load(path: folder.file("run/t.bin")))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.file("run/losses.png")))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.file(String(format: "run/samples/step_%06d.png", step))))
+
+        var run = try runCommand(["train", "--objective", "wgan-gp", "--resume", "--steps", "\(step + 2)", "--out", "run/t.bin"])
+        XCTAssertEqual(run.status, 0, run.errors)
+        XCTAssertTrue(run.output.contains("step \(step) of \(step + 2)"), run.output)
+        let good = try Data(contentsOf: URL(fileURLWithPath: folder.file("run/t.bin")))
+
+        // Adam moves every weight by about the learning rate per step: 1e8 blows the critic up at once.
+        run = try runCommand(["train", "--objective", "wgan-gp", "--resume", "--lr", "1e8", "--steps", "\(step + 50)", "--out", "run/t.bin"])
+        XCTAssertEqual(run.status, 3, run.output + run.errors)
+        XCTAssertTrue(run.errors.hasPrefix("error: ") && run.errors.contains("the last good checkpoint is run/t.bin"), run.errors)
+        XCTAssertEqual(run.errors.split(separator: "\n").count, 1, run.errors)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder.file("run/t.bin"))), good)
+    }
+
     /// `train` from the command line: a bad flag is one line and leaves no folder behind;
     /// `--ema` saves the average in the checkpoint and the live weights in the state;
     /// `--resume` continues to the new total with the same settings.
