@@ -40,14 +40,10 @@ public func unfoldWindows(_ input: UnsafePointer<Float>, into output: UnsafeMuta
             }
         }
         let plane = input + (b * c + ch) * h * w
-        if layout.isSplit {
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: layout.count) { split in
-                layout.split(plane, into: split.baseAddress!)
-                copyTaps(from: split.baseAddress!)
-            }
-        } else if p > 0 && ow < BorderedPlane.rowsUnder {
-            // Short rows: the bounds checks and border fills of `copyTaps` cost more than
-            // the copy itself, so read every tap from a zero-bordered copy instead.
+        if p > 0 && (geometry.stride > 1 || ow < BorderedPlane.rowsUnder) {
+            // The bounds checks and border fills of `copyTaps` cost more than short rows'
+            // copies, and a strided tap reads a bordered plane faster than the phase split
+            // (`latent-bench` im2col rows): read every tap from a zero-bordered copy.
             let bordered = BorderedPlane(h: h, w: w, padding: p)
             withUnsafeTemporaryAllocation(of: Float.self, capacity: bordered.count) { buffer in
                 let padded = buffer.baseAddress!
@@ -62,6 +58,11 @@ public func unfoldWindows(_ input: UnsafePointer<Float>, into output: UnsafeMuta
                     }
                 }
             }
+        } else if layout.isSplit {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: layout.count) { split in
+                layout.split(plane, into: split.baseAddress!)
+                copyTaps(from: split.baseAddress!)
+            }
         } else {
             copyTaps(from: plane)
         }
@@ -70,8 +71,9 @@ public func unfoldWindows(_ input: UnsafePointer<Float>, into output: UnsafeMuta
 
 /// A plane with `padding` zeros on every side, for window taps without bounds checks.
 struct BorderedPlane {
-    /// Output rows shorter than this take the bordered copy; longer ones amortise
-    /// the checks (and a stride-1 row stays one contiguous, vectorised copy).
+    /// Output rows shorter than this take the bordered copy; longer stride-1 rows amortise
+    /// the checks and stay one contiguous, vectorised copy. (col2im keeps the phase split
+    /// for long strided rows: its scatter-add into a bordered plane measured slower.)
     static let rowsUnder = 16
     let h: Int, w: Int, padding: Int
     var width: Int { w + 2 * padding }

@@ -74,11 +74,12 @@ private func convRows() -> [Row] {
     ]
 }
 
-/// im2col and col2im alone on the shipped critic's short-row planes (width 64: its second and
-/// third layers, output rows of 8 and 4), batch 64, kernel 4, stride 2, padding 1.
+/// im2col and col2im alone on the shipped model's planes (width 64: the critic's three layers,
+/// output rows of 16, 8 and 4; the generator's last layer folds into 3×32×32), batch 64,
+/// kernel 4, stride 2, padding 1.
 private func windowRows() -> [Row] {
     let geometry = ConvGeometry(kernel: 4, stride: 2, padding: 1)
-    return [(16, 16), (32, 8)].flatMap { channels, size -> [Row] in
+    return [(3, 32), (16, 16), (32, 8)].flatMap { channels, size -> [Row] in
         let shape = [64, channels, size, size]
         let (oh, ow) = geometry.outputSize(h: size, w: size)
         let shapeText = shape.map(String.init).joined(separator: "×")
