@@ -216,6 +216,12 @@ public final class RejectionSampler: @unchecked Sendable {
         return fixedGamma ?? percentileValue(scores, percentile)
     }
 
+    /// A sampler with these settings whose proposals are truncated by ψ (its own burn-in and counts).
+    public func truncated(_ psi: Float) throws -> RejectionSampler {
+        try RejectionSampler(checkpoint: checkpoint, percentile: percentile, gamma: fixedGamma, epsilon: epsilon,
+                             truncation: psi, burnIn: burnInCount, seed: burnInSeed)
+    }
+
     /// Share of proposals kept so far.
     public var acceptanceRate: Double { proposed == 0 ? 0 : Double(accepted) / Double(proposed) }
 

@@ -1,3 +1,4 @@
+import GAN
 import Imaging
 import Latent
 import NN
@@ -39,9 +40,13 @@ public final class BrowserSession {
     /// Bumped with every new z0, so frames cached for the old one are not reused.
     private var originID = 0
     private var originOf: [BrowserState.Origin: Int] = [:]
-    /// z drawn through rejection sampling per seed: the sampler's D̃_M can
+    /// z drawn through rejection sampling per seed and ψ: the sampler's D̃_M can
     /// rise between draws, so undo and redo reuse the z instead of redrawing.
-    private var rejectionDraws: [UInt64: Tensor] = [:]
+    private var rejectionDraws: [RejectionKey: Tensor] = [:]
+    private struct RejectionKey: Hashable { let seed: UInt64, truncation: Float }
+    /// Rejection samplers for ψ ≠ 1, made on first use: each proposes truncated draws, so
+    /// the image shown is the one the critic accepted.
+    private var truncatedSamplers: [Float: RejectionSampler] = [:]
     /// The state the shown frames belong to: text-only redraws use it so
     /// the walk's labels never run ahead of its pictures.
     private var renderedState: BrowserState?
@@ -82,7 +87,7 @@ public final class BrowserSession {
             return .render(makeRequest())
         case .newOrigin:
             z0 = latent(for: state.origin)
-            if state.origin.rejection, let sampler = context.rejectionSampler {
+            if state.origin.rejection, let sampler = rejectionSampler(truncation: state.origin.truncation) {
                 state.status += String(format: ", %.0f%% of proposals accepted so far", 100 * sampler.acceptanceRate)
             }
             if let known = originOf[state.origin] {
@@ -194,15 +199,15 @@ public final class BrowserSession {
         model.update(from: shown, scores: scores)
     }
 
-    /// z0 for an origin: the prior draw with its seed (the same z as
-    /// `--seed` in `export` and `sample`), scaled by ψ; or the user's z.
+    /// z0 for an origin: the prior draw with its seed, scaled by ψ (the same z as
+    /// `sample --seed S --truncation ψ`), or the first draw rejection sampling
+    /// accepts from truncated proposals (as `sample --drs`); or the user's z.
     private func latent(for origin: BrowserState.Origin) -> Tensor {
         guard let seed = origin.seed else {
             return context.userOrigin?.z0 ?? Tensor.zeros([1, context.latentDimension])
         }
-        if origin.rejection, let drawn = rejectionDraw(seed: seed) {
-            // Truncation towards the prior's centre (0 for both priors).
-            return origin.truncation == 1 ? drawn : withoutGrad { drawn * origin.truncation }
+        if origin.rejection, let drawn = rejectionDraw(RejectionKey(seed: seed, truncation: origin.truncation)) {
+            return drawn
         }
         var rng = RandomGenerator(seed: seed)
         return withoutGrad {
@@ -212,13 +217,23 @@ public final class BrowserSession {
 
     /// The z rejection sampling accepts first from `seed`'s stream (nil
     /// without a sampler, or when it gives up).
-    private func rejectionDraw(seed: UInt64) -> Tensor? {
-        if let known = rejectionDraws[seed] { return known }
-        guard let sampler = context.rejectionSampler else { return nil }
-        var rng = RandomGenerator(seed: seed)
+    private func rejectionDraw(_ key: RejectionKey) -> Tensor? {
+        if let known = rejectionDraws[key] { return known }
+        guard let sampler = rejectionSampler(truncation: key.truncation) else { return nil }
+        var rng = RandomGenerator(seed: key.seed)
         guard let drawn = try? sampler.draw(1, using: &rng, batchSize: 16).latents else { return nil }
-        rejectionDraws[seed] = drawn
+        rejectionDraws[key] = drawn
         return drawn
+    }
+
+    /// The file's sampler (ψ 1), or one with the same settings proposing draws truncated by ψ.
+    private func rejectionSampler(truncation psi: Float) -> RejectionSampler? {
+        guard let base = context.rejectionSampler else { return nil }
+        if psi == base.truncation { return base }
+        if let known = truncatedSamplers[psi] { return known }
+        let made = try? base.truncated(psi)
+        truncatedSamplers[psi] = made
+        return made
     }
 
     private func makeWriteJob(_ output: Output) -> WriteJob? {

@@ -155,6 +155,11 @@ final class RejectionSamplingTests: XCTestCase {
         learned.calibration = CriticCalibration(a: 40, b: 0, maxLogit: 0)
         let gammas = try [1, 0.3].map { try RejectionSampler(checkpoint: learned, truncation: $0, burnIn: 64, seed: 1).gamma }
         XCTAssertNotEqual(gammas[0], gammas[1])
+        // `truncated(ψ)` keeps every other setting: the same γ as a sampler made with ψ.
+        let base = try RejectionSampler(checkpoint: learned, percentile: 60, burnIn: 64, seed: 1)
+        XCTAssertEqual(try base.truncated(0.3).gamma,
+                       try RejectionSampler(checkpoint: learned, percentile: 60, truncation: 0.3, burnIn: 64, seed: 1).gamma)
+        XCTAssertEqual(try base.truncated(0.3).truncation, 0.3)
         for psi: Float in [0, 0.01, 2.5, .nan] {
             XCTAssertThrowsError(try RejectionSampler(checkpoint: ckpt, truncation: psi, seed: 1)) { error in
                 XCTAssertEqual((error as? InputError)?.key, "--truncation")

@@ -211,6 +211,21 @@ final class BrowserSessionTests: XCTestCase {
         var drawRNG = RandomGenerator(seed: 8)
         XCTAssertEqual(session.z0.storage, try sampler.draw(1, using: &drawRNG, batchSize: 16).latents.storage)
 
+        // With ψ the proposals are truncated, so the z shown is the one the critic accepted.
+        _ = session.send(.setTruncation)
+        for _ in 0..<4 { _ = session.send(.text(.deleteBackward)) }
+        for c in "0.5" { _ = session.send(.text(.insert(c))) }
+        _ = session.send(.text(.commit))
+        press(.newOrigin, session, engine)
+        XCTAssertEqual(session.state.origin, BrowserState.Origin(seed: 9, truncation: 0.5, rejection: true))
+        var truncatedRNG = RandomGenerator(seed: 9)
+        let truncated = try sampler.truncated(0.5).draw(1, using: &truncatedRNG, batchSize: 16).latents
+        XCTAssertEqual(session.z0.storage, truncated.storage)
+        XCTAssertTrue(session.state.status.contains("accepted so far"), session.state.status)
+        press(.undo, session, engine)
+        var again = RandomGenerator(seed: 8)
+        XCTAssertEqual(session.z0.storage, try RejectionSampler(checkpoint: checkpoint, seed: 0).draw(1, using: &again, batchSize: 16).latents.storage)
+
         // Without a calibration `r` is the plain prior draw.
         checkpoint.calibration = nil
         let (plain, _) = try makeSession(checkpoint, folder: folder)
