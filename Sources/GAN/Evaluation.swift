@@ -182,8 +182,8 @@ public func generatorImageShape(_ spec: NetworkSpec, file: String? = nil) throws
 /// so memory stays flat) against `count` dataset images at the generator's
 /// size and value range (`data`: `shapes` or a PNG folder, which may give
 /// fewer: each of its images is used at most once). `drawImages` replaces
-/// the prior draw (rejection sampling passes its accepted samples); otherwise
-/// the prior is truncated by `truncation` ψ.
+/// the prior draw (rejection sampling passes its accepted samples, drawn with the
+/// same ψ); `truncation` ψ scales the prior draw and is recorded in the report.
 public func evaluateCheckpoint(_ checkpoint: Checkpoint, data: String, count n: Int, seed: UInt64,
                                truncation: Float = 1, batchSize: Int = 64, neighbours k: Int = 3, file: String? = nil,
                                drawImages: ((_ count: Int, _ rng: inout RandomGenerator) throws -> Tensor)? = nil,

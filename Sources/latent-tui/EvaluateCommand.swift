@@ -58,10 +58,9 @@ struct EvaluateCommand: ParsableCommand {
                 return
             }
             let drsProgress = ProgressLine(total: n, label: "generating with DRS")
-            var drsReport = try evaluateCheckpoint(ckpt, data: data, count: n, seed: seed, file: checkpoint,
+            let drsReport = try evaluateCheckpoint(ckpt, data: data, count: n, seed: seed, truncation: psi, file: checkpoint,
                                                    drawImages: { count, rng in try sampler.draw(count, using: &rng).images },
                                                    progress: { done, _ in drsProgress.update(done) })
-            drsReport.truncation = report.truncation  // the sampler's proposals are truncated
             let comparison = RejectionComparison(plain: report, drs: drsReport, rejection: .init(sampler))
             print(json ? comparison.json : comparison.text)
         }
